@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone name such as Europe/Paris.")
+
+
+def validate_https(value: str) -> None:
+    if not value.lower().startswith("https://"):
+        raise ValidationError("The booking link must start with https://.")
+
+
+class Specialty(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "specialties"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Language(models.Model):
+    """A spoken language, by its ISO 639-1 code."""
+
+    code = models.CharField(max_length=8, unique=True)
+    name = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CoachProfile(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="coach_profile"
+    )
+    headline = models.CharField(max_length=160, blank=True)
+    bio = models.TextField(blank=True)
+    photo = models.ImageField(upload_to="coaches/", blank=True)
+    specialties = models.ManyToManyField(Specialty, blank=True, related_name="coaches")
+    languages = models.ManyToManyField(Language, blank=True, related_name="coaches")
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    booking_url = models.URLField(blank=True, validators=[validate_https])
+    capacity = models.PositiveSmallIntegerField(
+        default=10, help_text="Active engagements this coach takes across all programs."
+    )
+    accepting_new = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user__full_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(capacity__gte=0), name="coaches_capacity_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user)

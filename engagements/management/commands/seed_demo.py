@@ -1,0 +1,207 @@
+"""Create the demo data set: one organization, one running program, 35 coaches,
+400 participants with engagements in every state and sessions logged.
+
+Idempotent: a second run finds the data in place and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Role, User
+from coaches.models import CoachProfile, Language, Specialty
+from engagements.management import demo_data as d
+from engagements.models import (
+    CoachingSession,
+    Engagement,
+    EngagementCoach,
+    Organization,
+    Outcome,
+    Program,
+    Status,
+)
+
+ORG_NAME = "Northwind Group"
+PROGRAM_NAME = "Northwind Leadership Coaching 2026"
+STAFF_EMAIL = "ops@coachdesk.example"
+SPONSOR_EMAIL = "hr.lead@northwind.example"
+N_COACHES = 35
+N_PARTICIPANTS = 400
+# (status, how many) in participant order; index 0 stays invited for the demo.
+PLAN = [
+    (Status.INVITED, 130),
+    (Status.COACH_SELECTED, 60),
+    (Status.IN_PROGRESS, 120),
+    (Status.ON_HOLD, 20),
+    (Status.COMPLETED, 55),
+    (Status.CANCELLED, 15),
+]
+
+
+def _name(i: int) -> str:
+    first = d.FIRST_NAMES[i % len(d.FIRST_NAMES)]
+    last = d.LAST_NAMES[(i * 7 + i // len(d.FIRST_NAMES)) % len(d.LAST_NAMES)]
+    return f"{first} {last}"
+
+
+def _slug(name: str, i: int) -> str:
+    ascii_name = name.lower().encode("ascii", "ignore").decode().replace(" ", ".")
+    return f"{ascii_name}.{i}"
+
+
+class Command(BaseCommand):
+    help = "Create the demo organization, program, coaches and participants (idempotent)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        today = timezone.localdate()
+        if Organization.objects.filter(name=ORG_NAME).exists():
+            self.stdout.write("Demo data already present; nothing changed.")
+        else:
+            with transaction.atomic():
+                self._seed(today)
+            self.stdout.write(self.style.SUCCESS("Demo data created."))
+        self._print_accounts()
+
+    def _seed(self, today: date) -> None:
+        staff = User.objects.create_user(STAFF_EMAIL, full_name="Olivia Grant", role=Role.STAFF)
+        sponsor = User.objects.create_user(
+            SPONSOR_EMAIL, full_name="Marcus Bell", role=Role.SPONSOR
+        )
+        org = Organization.objects.create(name=ORG_NAME)
+        org.sponsors.add(sponsor)
+        program = Program.objects.create(
+            organization=org,
+            name=PROGRAM_NAME,
+            starts_on=today - timedelta(days=90),
+            ends_on=today + timedelta(days=95),
+        )
+        coaches = self._coaches()
+        program.coaches.set(coaches)
+        self._engagements(program, coaches, staff, today)
+
+    def _coaches(self) -> list[CoachProfile]:
+        specialties = [Specialty.objects.create(name=n) for n in d.SPECIALTIES]
+        languages = [Language.objects.create(code=c, name=n) for c, n in d.LANGUAGES]
+        coaches = []
+        for i in range(N_COACHES):
+            name = _name(i * 11 + 3)
+            user = User.objects.create_user(
+                f"{_slug(name, i)}@coaches.example", full_name=name, role=Role.COACH
+            )
+            coach = CoachProfile.objects.create(
+                user=user,
+                headline=d.HEADLINES[i % len(d.HEADLINES)],
+                bio=d.BIO.format(n=40 + i * 7, years=5 + i % 12, field=d.FIELDS[i % 5]),
+                time_zone=d.TIME_ZONES[i % len(d.TIME_ZONES)],
+                booking_url=f"https://cal.example.com/{_slug(name, i)}",
+                capacity=8 + (i * 5) % 8,
+                accepting_new=i % 9 != 8,
+            )
+            coach.specialties.set([specialties[(i + k * 3) % len(specialties)] for k in range(3)])
+            coach.languages.set([languages[0], languages[1 + i % (len(languages) - 1)]])
+            coaches.append(coach)
+        return coaches
+
+    def _engagements(
+        self, program: Program, coaches: list[CoachProfile], staff: User, today: date
+    ) -> None:
+        statuses = [status for status, count in PLAN for _ in range(count)]
+        load = dict.fromkeys((c.pk for c in coaches), 0)
+        cursor = 0
+        for i, target in enumerate(statuses):
+            name = _name(i)
+            user = User.objects.create_user(
+                f"{_slug(name, i)}@northwind.example", full_name=name, role=Role.PARTICIPANT
+            )
+            engagement = Engagement.objects.create(participant=user, program=program)
+            if target in (Status.INVITED, Status.CANCELLED):
+                if target == Status.CANCELLED:
+                    engagement.transition_to(Status.CANCELLED, actor=staff, reason="Left company")
+                self._backdate(engagement, invited_days=3 + i % 20)
+                continue
+            while load[coaches[cursor % N_COACHES].pk] >= coaches[cursor % N_COACHES].capacity:
+                cursor += 1
+            coach = coaches[cursor % N_COACHES]
+            cursor += 1
+            load[coach.pk] += target != Status.COMPLETED
+            self._walk(engagement, coach, target, staff, today, i)
+
+    def _walk(
+        self,
+        engagement: Engagement,
+        coach: CoachProfile,
+        target: Status,
+        staff: User,
+        today: date,
+        i: int,
+    ) -> None:
+        """Move one engagement to `target` the way it would have got there."""
+        participant = engagement.participant
+        engagement.transition_to(Status.COACH_SELECTED, actor=participant, changes={"coach": coach})
+        EngagementCoach.objects.create(engagement=engagement, coach=coach)
+        allot = engagement.program.sessions_per_engagement
+        count = {Status.IN_PROGRESS: 1 + i % 5, Status.ON_HOLD: 1 + i % 3}.get(target, 0)
+        if target == Status.COMPLETED:
+            count = allot
+        if count:
+            last_gap = 45 if i % 6 == 0 else 4 + i % 20  # some stall past 30 days
+            self._log_sessions(engagement, coach, count, today - timedelta(days=last_gap))
+            engagement.transition_to(Status.IN_PROGRESS, actor=coach.user)
+        if target == Status.ON_HOLD:
+            engagement.transition_to(Status.ON_HOLD, actor=staff, reason="Parental leave")
+        elif target == Status.COMPLETED:
+            engagement.transition_to(Status.COMPLETED, actor=coach.user)
+        self._backdate(engagement, invited_days=40 + i % 30, selected_days=10 + i % 25)
+
+    def _log_sessions(
+        self, engagement: Engagement, coach: CoachProfile, count: int, last: date
+    ) -> None:
+        sessions = [
+            CoachingSession(
+                engagement=engagement,
+                coach=coach,
+                number=n,
+                held_on=last - timedelta(days=14 * (count - n)),
+                duration_minutes=(45, 60, 60, 90)[n % 4],
+                outcome=Outcome.NO_SHOW if (n + engagement.pk) % 11 == 0 else Outcome.HELD,
+                notes=d.NOTES[n % len(d.NOTES)],
+            )
+            for n in range(1, count + 1)
+        ]
+        CoachingSession.objects.bulk_create(sessions)
+        Engagement.objects.filter(pk=engagement.pk).update(
+            sessions_logged=count, last_session_on=last
+        )
+
+    def _backdate(
+        self, engagement: Engagement, *, invited_days: int, selected_days: int | None = None
+    ) -> None:
+        """Spread the demo over past weeks so dashboards and nudges have something to show."""
+        now = timezone.now()
+        values: dict[str, Any] = {"invited_at": now - timedelta(days=invited_days)}
+        if selected_days is not None:
+            values["coach_selected_at"] = now - timedelta(days=min(selected_days, invited_days))
+        Engagement.objects.filter(pk=engagement.pk).update(**values)
+
+    def _print_accounts(self) -> None:
+        program = Program.objects.get(name=PROGRAM_NAME)
+        invited = program.engagements.filter(status=Status.INVITED).order_by("pk").first()
+        coach = (
+            CoachProfile.objects.filter(engagements__status=Status.COACH_SELECTED)
+            .order_by("pk")
+            .first()
+        )
+        self.stdout.write("\nDemo sign-in emails (the code is printed here when you ask):")
+        rows = [
+            ("participant", invited.participant.email if invited else "-"),
+            ("coach", coach.user.email if coach else "-"),
+            ("staff", STAFF_EMAIL),
+            ("sponsor", SPONSOR_EMAIL),
+        ]
+        for role, email in rows:
+            self.stdout.write(f"  {role:<12} {email}")

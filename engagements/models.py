@@ -1,0 +1,351 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.audit import audit_record
+from config.errors import DomainError
+
+
+class Organization(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    sponsors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="sponsored_organizations"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Program(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="programs"
+    )
+    name = models.CharField(max_length=200)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    sessions_per_engagement = models.PositiveSmallIntegerField(default=6)
+    coaches = models.ManyToManyField(
+        "coaches.CoachProfile", blank=True, related_name="programs", verbose_name="coach pool"
+    )
+    # Nudge thresholds, in days (PRODUCT.md, "Nudges").
+    no_coach_selected_days = models.PositiveSmallIntegerField(default=7)
+    no_first_session_days = models.PositiveSmallIntegerField(default=14)
+    stalled_days = models.PositiveSmallIntegerField(default=30)
+    behind_schedule_days = models.PositiveSmallIntegerField(default=21)
+    reminders_enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gt=F("starts_on")), name="program_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(sessions_per_engagement__gte=1), name="program_has_sessions"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="program_name_unique_per_org"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Status(models.TextChoices):
+    INVITED = "invited", "Invited"
+    COACH_SELECTED = "coach_selected", "Coach selected"
+    IN_PROGRESS = "in_progress", "In progress"
+    ON_HOLD = "on_hold", "On hold"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# The only map of allowed status changes (PRODUCT.md, "Engagement states").
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.INVITED: frozenset({Status.COACH_SELECTED, Status.CANCELLED}),
+    Status.COACH_SELECTED: frozenset(
+        {Status.INVITED, Status.IN_PROGRESS, Status.ON_HOLD, Status.COMPLETED, Status.CANCELLED}
+    ),
+    Status.IN_PROGRESS: frozenset(
+        {Status.INVITED, Status.ON_HOLD, Status.COMPLETED, Status.CANCELLED}
+    ),
+    Status.ON_HOLD: frozenset(
+        {
+            Status.INVITED,
+            Status.COACH_SELECTED,
+            Status.IN_PROGRESS,
+            Status.COMPLETED,
+            Status.CANCELLED,
+        }
+    ),
+    Status.COMPLETED: frozenset(),
+    Status.CANCELLED: frozenset(),
+}
+ACTIVE_STATUSES = (Status.COACH_SELECTED, Status.IN_PROGRESS, Status.ON_HOLD)
+WITH_COACH_STATUSES = (*ACTIVE_STATUSES, Status.COMPLETED)
+
+# The timestamp stamped when an engagement enters each status.
+_STAMPS = {
+    Status.INVITED: "invited_at",
+    Status.COACH_SELECTED: "coach_selected_at",
+    Status.IN_PROGRESS: "started_at",
+    Status.ON_HOLD: "on_hold_at",
+    Status.COMPLETED: "completed_at",
+    Status.CANCELLED: "cancelled_at",
+}
+
+
+class InvalidTransition(DomainError):
+    code = "invalid_transition"
+    message = "That change of status is not allowed."
+
+
+class StaleEngagement(DomainError):
+    code = "stale_engagement"
+    message = "Someone else changed this engagement a moment ago. Reload and try again."
+
+
+class Engagement(models.Model):
+    """One participant in one program, with the coach once chosen."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    participant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="engagements"
+    )
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="engagements")
+    coach = models.ForeignKey(
+        "coaches.CoachProfile",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="engagements",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.INVITED)
+    status_version = models.PositiveIntegerField(default=0)
+    status_reason = models.CharField(max_length=500, blank=True)
+    # Kept in step with the sessions by the code that logs them, in the same
+    # transaction, so lists and the nightly nudge run need no per-row counting.
+    sessions_logged = models.PositiveSmallIntegerField(default=0)
+    last_session_on = models.DateField(null=True, blank=True)
+    invited_at = models.DateTimeField(default=timezone.now)
+    coach_selected_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    on_hold_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-invited_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "program"], name="one_engagement_per_participant_program"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values), name="engagement_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=WITH_COACH_STATUSES) | Q(coach__isnull=False),
+                name="engagement_with_coach_has_coach",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=Status.INVITED) | Q(coach__isnull=True),
+                name="engagement_invited_has_no_coach",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["coach", "status"]),
+            models.Index(fields=["program", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant} in {self.program}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    def can_transition_to(self, to: str) -> bool:
+        return to in TRANSITIONS[self.status]
+
+    def transition_to(
+        self,
+        to: str,
+        *,
+        actor: Any = None,
+        reason: str = "",
+        changes: dict[str, Any] | None = None,
+        action: str | None = None,
+    ) -> None:
+        """The only writer of `status`.
+
+        Checks the transition table, writes status (and any `changes`, such as
+        the coach) with a compare-and-set on status_version, stamps the entry
+        time and records an audit event, all in one transaction that joins the
+        caller's. Raises InvalidTransition or StaleEngagement; on either,
+        nothing is written.
+        """
+        to = Status(to)
+        if not self.can_transition_to(to):
+            raise InvalidTransition(
+                f"An engagement that is {self.get_status_display().lower()} "
+                f"cannot become {to.label.lower()}."
+            )
+        changes = dict(changes or {})
+        values: dict[str, Any] = {
+            **changes,
+            "status": to,
+            "status_reason": reason,
+            _STAMPS[to]: timezone.now(),
+        }
+        before = self._audit_snapshot(values)
+        with transaction.atomic():
+            updated = Engagement.objects.filter(
+                pk=self.pk, status_version=self.status_version
+            ).update(status_version=F("status_version") + 1, **values)
+            if updated != 1:
+                raise StaleEngagement()
+            for field, value in values.items():
+                setattr(self, field, value)
+            self.status_version += 1
+            audit_record(
+                action=action or f"engagement.{to}",
+                obj=self,
+                actor=actor,
+                before=before,
+                after=self._audit_snapshot(values),
+            )
+
+    def _audit_snapshot(self, values: dict[str, Any]) -> dict[str, Any]:
+        snapshot: dict[str, Any] = {"status_version": self.status_version}
+        for field in values:
+            value = getattr(self, field)
+            if isinstance(value, models.Model):
+                value = str(getattr(value, "public_id", value.pk))
+            elif field.endswith("_id") and value is not None:
+                value = str(value)
+            snapshot[field] = value.isoformat() if hasattr(value, "isoformat") else value
+        return snapshot
+
+
+class EngagementCoach(models.Model):
+    """History of the coaches an engagement has had (a row per assignment)."""
+
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="coach_history"
+    )
+    coach = models.ForeignKey("coaches.CoachProfile", on_delete=models.PROTECT, related_name="+")
+    assigned_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["assigned_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["engagement"],
+                condition=Q(released_at__isnull=True),
+                name="one_current_coach_per_engagement",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.coach} for {self.engagement}"
+
+
+class Outcome(models.TextChoices):
+    HELD = "held", "Held"
+    NO_SHOW = "no_show", "No-show"
+    LATE_CANCEL = "late_cancel", "Late cancellation"
+
+
+class CoachingSession(models.Model):
+    """One meeting logged by the coach. Notes are readable by that coach only."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="sessions")
+    coach = models.ForeignKey(
+        "coaches.CoachProfile", on_delete=models.PROTECT, related_name="sessions"
+    )
+    number = models.PositiveSmallIntegerField()
+    held_on = models.DateField()
+    duration_minutes = models.PositiveSmallIntegerField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.HELD)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["engagement", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["engagement", "number"], name="session_number_unique_per_engagement"
+            ),
+            models.CheckConstraint(condition=Q(number__gte=1), name="session_number_positive"),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=1, duration_minutes__lte=480),
+                name="session_duration_1_to_480",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=Outcome.values), name="session_outcome_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.number} of {self.engagement}"
+
+    @property
+    def date(self) -> date:
+        return self.held_on
+
+
+class SessionRating(models.Model):
+    """A participant's 1-5 rating of one held session."""
+
+    session = models.OneToOneField(CoachingSession, on_delete=models.CASCADE, related_name="rating")
+    score = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=1, score__lte=5), name="rating_score_1_to_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}/5 for {self.session}"
+
+
+class ClosingSurvey(models.Model):
+    """The participant's end-of-engagement survey."""
+
+    engagement = models.OneToOneField(
+        Engagement, on_delete=models.CASCADE, related_name="closing_survey"
+    )
+    recommend_score = models.PositiveSmallIntegerField()
+    what_changed = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(recommend_score__gte=0, recommend_score__lte=10),
+                name="survey_recommend_0_to_10",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Closing survey for {self.engagement}"

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class FlagKind(models.TextChoices):
+    NO_COACH_SELECTED = "no_coach_selected", "No coach selected"
+    NO_FIRST_SESSION = "no_first_session", "No first session"
+    STALLED = "stalled", "Stalled"
+    BEHIND_SCHEDULE = "behind_schedule", "Behind schedule"
+
+
+class NudgeFlag(models.Model):
+    """An open (or resolved) problem on an engagement, raised by the daily run."""
+
+    engagement = models.ForeignKey(
+        "engagements.Engagement", on_delete=models.CASCADE, related_name="flags"
+    )
+    kind = models.CharField(max_length=32, choices=FlagKind.choices)
+    raised_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["engagement", "kind"],
+                condition=Q(resolved_at__isnull=True),
+                name="one_open_flag_per_engagement_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=FlagKind.values), name="nudge_flag_kind_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "resolved_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.engagement_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class NudgeRun(models.Model):
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    as_of = models.DateField()
+    forced = models.BooleanField(default=False)
+    dry_run = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
+    raised = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    open_flags = models.PositiveIntegerField(default=0)
+    emails_sent = models.PositiveIntegerField(default=0)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Nudge run {self.started_at:%Y-%m-%d %H:%M} ({self.outcome})"

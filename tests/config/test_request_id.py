@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+
+from config.observability import JsonFormatter, RequestIdFilter, request_id_var
+
+
+@pytest.mark.django_db
+def test_every_response_carries_a_generated_request_id(client) -> None:  # noqa: ANN001
+    first = client.get("/healthz")["X-Request-ID"]
+    second = client.get("/healthz")["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", first)
+    assert first != second
+
+
+@pytest.mark.django_db
+def test_a_sane_incoming_request_id_is_kept(client) -> None:  # noqa: ANN001
+    response = client.get("/healthz", headers={"X-Request-ID": "lb-1234abcd"})
+    assert response["X-Request-ID"] == "lb-1234abcd"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bad", ["short", "x" * 65, "has space in it", "<script>alert</script>"])
+def test_an_insane_incoming_request_id_is_replaced(client, bad: str) -> None:  # noqa: ANN001
+    response = client.get("/healthz", headers={"X-Request-ID": bad})
+    assert response["X-Request-ID"] != bad
+    assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
+
+
+def _format(message: str, *args: object) -> dict:
+    record = logging.LogRecord("coachdesk", logging.INFO, __file__, 1, message, args, None)
+    RequestIdFilter().filter(record)
+    return json.loads(JsonFormatter().format(record))
+
+
+def test_log_lines_are_json_with_the_request_id() -> None:
+    token = request_id_var.set("req-abcdef12")
+    try:
+        entry = _format("selected coach %s", "c-1")
+    finally:
+        request_id_var.reset(token)
+    assert entry["request_id"] == "req-abcdef12"
+    assert entry["message"] == "selected coach c-1"
+    assert entry["level"] == "INFO"
+
+
+def test_log_lines_never_contain_an_email_address() -> None:
+    entry = _format("code sent to %s", "Jane.Doe+x@Example.co.uk")
+    assert "@" not in json.dumps(entry)
+    assert "[email]" in entry["message"]

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _check(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in env_overrides}
+    env.update({k: v for k, v in env_overrides.items() if v is not None})
+    env = {k: v for k, v in env.items() if env_overrides.get(k, "") != "<unset>"}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_missing_secret_key_refuses_to_start() -> None:
+    result = _check({"SECRET_KEY": "<unset>"})
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_missing_email_url_refuses_to_start() -> None:
+    result = _check({"EMAIL_URL": "<unset>"})
+    assert result.returncode != 0
+    assert "EMAIL_URL" in result.stderr
+
+
+def test_production_configuration_passes_the_deploy_check() -> None:
+    result = _check(
+        {
+            "DEBUG": "<unset>",
+            "SECURE_SSL_REDIRECT": "<unset>",
+            "STATIC_MANIFEST": "<unset>",
+            "SECRET_KEY": "x" * 20 + "-production-shaped-secret-key-0123456789abcdefgh",
+            "ALLOWED_HOSTS": "coachdesk.example.com",
+            "DATABASE_URL": "postgres://coachdesk@127.0.0.1:5432/coachdesk",
+            "CACHE_URL": "redis://127.0.0.1:6379/0",
+            "EMAIL_URL": "smtp+tls://u:p@smtp.example.com:587",
+        },
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_deploy_check_refuses_a_console_mailer_and_local_cache() -> None:
+    result = _check(
+        {
+            "DEBUG": "<unset>",
+            "SECURE_SSL_REDIRECT": "<unset>",
+            "SECRET_KEY": "x" * 20 + "-production-shaped-secret-key-0123456789abcdefgh",
+            "ALLOWED_HOSTS": "coachdesk.example.com",
+            "DATABASE_URL": "postgres://coachdesk@127.0.0.1:5432/coachdesk",
+            "CACHE_URL": "locmemcache://",
+            "EMAIL_URL": "consolemail://",
+        },
+        "--deploy",
+    )
+    assert result.returncode != 0
+    assert "mail.E001" in result.stderr
+    assert "django_ratelimit.E003" in result.stderr

@@ -1,0 +1,95 @@
+"""Shared fixtures and the PostgreSQL-only test policy.
+
+Tests marked `postgres` need real row locks and constraints: on SQLite they are
+skipped with a visible reason; under CI=true any skipped test fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+
+from tests import factories
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(
+        reason="needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/coachdesk"
+    )
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    if IN_CI and skipped:
+        terminalreporter.section("CI forbids skipped tests", sep="=", red=True)
+        for report in skipped:
+            terminalreporter.write_line(f"skipped in CI: {report.nodeid}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if IN_CI and reporter is not None and reporter.stats.get("skipped"):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def run_in_threads() -> Callable[..., list[Any]]:
+    """Run fn(i) for i in range(n) in n threads started together; return results.
+
+    Each thread has its own database connection, closed when it ends. An
+    exception in a thread is returned in its slot rather than raised.
+    """
+
+    def run(fn: Callable[[int], Any], n: int) -> list[Any]:
+        barrier = threading.Barrier(n)
+        results: list[Any] = [None] * n
+
+        def worker(i: int) -> None:
+            try:
+                barrier.wait(timeout=30)
+                results[i] = fn(i)
+            except Exception as exc:  # noqa: BLE001 - reported to the test
+                results[i] = exc
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        return results
+
+    return run
+
+
+@pytest.fixture
+def participant(db: None) -> Any:
+    return factories.UserFactory(role="participant")
+
+
+@pytest.fixture
+def coach(db: None) -> Any:
+    return factories.CoachFactory()
+
+
+@pytest.fixture
+def staff(db: None) -> Any:
+    return factories.UserFactory(role="staff")
+
+
+@pytest.fixture
+def program(db: None) -> Any:
+    return factories.ProgramFactory()
