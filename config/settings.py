@@ -96,7 +96,7 @@ if USING_SQLITE and CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     # The SQLite quick start is a single process, so a per-process cache is
     # shared by every request; django-ratelimit cannot know that and refuses
     # it. PostgreSQL deployments always get this check, and it must pass.
-    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 MAILERS = mailers_from_url(env.str("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Coachdesk <hello@coachdesk.test>")
