@@ -43,7 +43,6 @@ class CodeRejected(DomainError):
 
 class SignInLocked(DomainError):
     code = "signin_locked"
-    http_status = 429
 
     def __init__(self, locked_until: datetime) -> None:
         self.locked_until = locked_until
