@@ -1,19 +1,142 @@
 from __future__ import annotations
 
-from django.contrib import admin
-from django.http import HttpRequest
+from typing import Any
 
-from accounts.models import AuditEvent, User
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from import_export.admin import ImportMixin
+from import_export.formats.base_formats import CSV
+
+from accounts.forms import ParticipantConfirmImportForm, ParticipantImportForm
+from accounts.models import AuditEvent, EmailCodeDevice, Role, User
+from accounts.resources import ParticipantImportResource
+from accounts.services import invitation_send, signin_unlock, user_deactivate
+from engagements.models import Engagement, Status
+
+
+def _report(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, done: int, verb: str, refused: int, why: str
+) -> None:
+    level = messages.SUCCESS if not refused else messages.WARNING
+    text = f"{done} {verb}."
+    if refused:
+        text += f" {refused} refused ({why})."
+    modeladmin.message_user(request, text, level)
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(ImportMixin, admin.ModelAdmin):
     list_display = ["full_name", "email", "role", "is_active", "date_joined"]
     list_filter = ["role", "is_active"]
     search_fields = ["full_name", "email"]
     readonly_fields = ["public_id", "date_joined", "last_login"]
     fields = ["public_id", "email", "full_name", "role", "is_active", "date_joined", "last_login"]
     ordering = ["full_name"]
+    actions = ["resend_invitation", "unlock_sign_in", "deactivate"]
+
+    # "Import participants": CSV into one program, all rows or none.
+    resource_classes = [ParticipantImportResource]
+    import_formats = [CSV]
+    import_form_class = ParticipantImportForm
+    confirm_form_class = ParticipantConfirmImportForm
+
+    def get_import_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        form = kwargs.get("form")
+        cleaned = getattr(form, "cleaned_data", {}) if form is not None else {}
+        return {"program": cleaned.get("program"), "actor": request.user}
+
+    def get_confirm_form_initial(self, request: HttpRequest, import_form: Any) -> dict[str, Any]:
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["program"] = import_form.cleaned_data["program"].pk
+        return initial
+
+    def get_import_data_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs = super().get_import_data_kwargs(**kwargs)
+        kwargs.pop("request", None)
+        kwargs["rollback_on_validation_errors"] = True
+        return kwargs
+
+    def add_success_message(self, result: Any, request: HttpRequest) -> None:
+        invited = sum(1 for row in result.rows if row.import_type in ("new", "update"))
+        messages.success(request, f"Invited {invited} participant(s); invitation emails sent.")
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        """Deactivating through the form goes through the same service as the action."""
+        if change and not obj.is_active and form.initial.get("is_active", True):
+            obj.is_active = True
+            super().save_model(request, obj, form, change)
+            user_deactivate(user=obj, actor=request.user)
+            return
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Resend invitation")
+    def resend_invitation(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        engagements = Engagement.objects.filter(
+            participant__in=queryset.filter(role=Role.PARTICIPANT, is_active=True),
+            status=Status.INVITED,
+        ).select_related("participant", "program")
+        sent_to = set()
+        for engagement in engagements:
+            invitation_send(engagement=engagement, actor=request.user)
+            sent_to.add(engagement.participant_id)
+        refused = queryset.exclude(pk__in=sent_to).count()
+        _report(self, request, len(sent_to), "invitation(s) resent", refused, "no open invitation")
+
+    @admin.action(description="Unlock sign-in")
+    def unlock_sign_in(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        done = refused = 0
+        for user in queryset:
+            if signin_unlock(user=user, actor=request.user):
+                done += 1
+            else:
+                refused += 1
+        _report(self, request, done, "account(s) unlocked", refused, "not locked")
+
+    @admin.action(description="Deactivate (signs them out everywhere)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        done = refused = 0
+        for user in queryset:
+            if user.pk == request.user.pk:
+                refused += 1
+            elif user_deactivate(user=user, actor=request.user):
+                done += 1
+            else:
+                refused += 1
+        _report(
+            self, request, done, "account(s) deactivated", refused, "already inactive, or yourself"
+        )
+
+
+@admin.register(EmailCodeDevice)
+class EmailCodeDeviceAdmin(admin.ModelAdmin):
+    """Read-only view of sign-in throttling; codes are never shown (only hashes exist)."""
+
+    list_display = [
+        "user",
+        "throttling_failure_count",
+        "throttling_failure_timestamp",
+        "last_used_at",
+        "created_at",
+    ]
+    list_select_related = ["user"]
+    search_fields = ["user__full_name", "user__email"]
+    fields = [
+        "user",
+        "throttling_failure_count",
+        "throttling_failure_timestamp",
+        "valid_until",
+        "last_used_at",
+        "created_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)

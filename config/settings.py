@@ -25,7 +25,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin's default site is django-otp's OTPAdminSite (verified staff only).
+    "accounts.apps.CoachdeskAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -51,8 +52,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.ActiveUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -104,6 +107,15 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "/login/"
+# Sign-in sets each session's lifetime by role (30 days, or 30 minutes for
+# coaches, sponsors and staff); saving on every request makes it an idle timeout.
+SESSION_SAVE_EVERY_REQUEST = True
+
+# The client address: REMOTE_ADDR, or this request.META key when a trusted
+# proxy overwrites it (for example HTTP_X_REAL_IP). Never a header clients set.
+CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
+RATELIMIT_IP_META_KEY = "accounts.views.ratelimit_client_ip"
+RATELIMIT_VIEW = "accounts.views.ratelimited"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,0 +1,159 @@
+"""After sign-in: where each role lands, `next`, session lifetimes, sign-out, deactivation."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.sessions.models import Session
+from django.test import Client
+
+from accounts.models import AuditEvent
+from accounts.services import user_deactivate
+from tests import factories
+from tests.accounts.conftest import code_in
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("role", "home"),
+    [("participant", "/"), ("coach", "/coach/"), ("sponsor", "/sponsor/"), ("staff", "/ops/")],
+)
+def test_each_role_lands_on_its_home(sign_in, role: str, home: str) -> None:  # noqa: ANN001
+    user = factories.UserFactory(role=role)
+    assert sign_in(user)["Location"] == home
+
+
+def test_same_site_next_is_honoured(client: Client, sign_in) -> None:  # noqa: ANN001
+    user = factories.UserFactory(role="coach")
+    client.get("/login/?next=/coach/engagements/")
+    assert sign_in(user, next="/coach/engagements/?tab=open")["Location"] == (
+        "/coach/engagements/?tab=open"
+    )
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "///evil.example/",
+        "/\\evil.example/",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "http://testserver/coach/",
+        "evil.example",
+        " //evil.example",
+    ],
+)
+def test_next_pointing_off_site_is_refused(sign_in, target: str) -> None:  # noqa: ANN001
+    user = factories.UserFactory(role="coach")
+    assert sign_in(user, next=target)["Location"] == "/coach/"
+
+
+def test_participant_stays_signed_in_for_thirty_days(
+    client: Client, time_machine, sign_in, participant
+) -> None:  # noqa: ANN001
+    time_machine.move_to(START, tick=False)
+    sign_in(participant)
+    assert client.session.get_expiry_age() == 30 * 24 * 60 * 60
+    time_machine.shift(timedelta(days=29, hours=23))
+    assert _signed_in(client)
+    time_machine.shift(timedelta(days=30, minutes=1))
+    assert not _signed_in(client)
+
+
+@pytest.mark.parametrize("role", ["coach", "sponsor", "staff"])
+def test_other_roles_are_signed_out_after_thirty_idle_minutes(
+    client: Client, time_machine, sign_in, role: str
+) -> None:  # noqa: ANN001
+    time_machine.move_to(START, tick=False)
+    sign_in(factories.UserFactory(role=role))
+    time_machine.shift(timedelta(minutes=29))
+    assert _signed_in(client)
+    time_machine.shift(timedelta(minutes=29))  # 58 minutes in, but never idle for 30
+    assert _signed_in(client)
+    time_machine.shift(timedelta(minutes=30, seconds=1))
+    assert not _signed_in(client)
+
+
+def test_logout_is_post_only(client: Client, sign_in, participant) -> None:  # noqa: ANN001
+    sign_in(participant)
+    assert client.get("/logout/").status_code == 405
+    assert _signed_in(client)
+
+
+def test_logout_ends_the_session_and_is_audited(client: Client, sign_in, participant) -> None:  # noqa: ANN001
+    sign_in(participant)
+    session_key = client.session.session_key
+    response = client.post("/logout/")
+    assert response["Location"] == "/login/"
+    assert not Session.objects.filter(session_key=session_key).exists()
+    assert not _signed_in(client)
+    event = AuditEvent.objects.get(action="signin.signout")
+    assert event.actor == participant
+
+
+def test_model_backend_refuses_an_inactive_user(participant) -> None:  # noqa: ANN001
+    participant.is_active = False
+    participant.save()
+    assert ModelBackend().get_user(participant.pk) is None
+
+
+def test_deactivated_user_is_signed_out_at_the_next_request_everywhere(sign_in, staff) -> None:  # noqa: ANN001
+    user = factories.UserFactory(role="coach")
+    laptop, phone = Client(), Client()
+    sign_in(user, on=laptop)
+    sign_in(user, on=phone)
+    keys = [laptop.session.session_key, phone.session.session_key]
+    assert user_deactivate(user=user, actor=staff)
+    for browser in (laptop, phone):
+        assert not _signed_in(browser)
+    assert not Session.objects.filter(session_key__in=keys).exists()
+    event = AuditEvent.objects.get(action="user.deactivated")
+    assert (event.actor, event.object_id) == (staff, str(user.public_id))
+
+
+def test_deactivated_user_cannot_request_codes(request_code, mailoutbox, participant) -> None:  # noqa: ANN001
+    user_deactivate(user=participant, actor=None)
+    assert request_code(participant.email)["Location"] == "/login/code/"
+    assert mailoutbox == []
+
+
+def test_deactivating_twice_is_refused_without_a_second_event(participant) -> None:  # noqa: ANN001
+    assert user_deactivate(user=participant, actor=None)
+    assert not user_deactivate(user=participant, actor=None)
+    assert AuditEvent.objects.filter(action="user.deactivated").count() == 1
+
+
+def test_no_email_or_code_reaches_logs_or_audit_events(
+    client: Client, caplog, time_machine, request_code, enter_code, mailoutbox, participant
+) -> None:  # noqa: ANN001
+    time_machine.move_to(START, tick=False)
+    caplog.set_level(logging.DEBUG)
+    request_code(participant.email)
+    code = code_in(mailoutbox[0])
+    enter_code("000000" if code != "000000" else "111111")
+    time_machine.shift(timedelta(seconds=2))
+    enter_code(code)
+    client.post("/logout/")
+    request_code("nobody@example.com")
+    enter_code("123456")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    events = list(AuditEvent.objects.values_list("action", "object_id", "before", "after"))
+    actions = [event[0] for event in events]
+    assert sorted(set(actions)) == ["signin.failure", "signin.signout", "signin.success"]
+    for secret in (participant.email, "nobody@example.com", code):
+        assert secret not in logged
+        assert secret not in str(events)
+
+
+def _signed_in(client: Client) -> bool:
+    response = client.get("/")
+    return SESSION_KEY in client.session and response.wsgi_request.user.is_authenticated
