@@ -184,6 +184,11 @@ def _refuse_logging(engagement: Engagement, coach: CoachProfile) -> None:
         )
 
 
+def _next_session_number(engagement: Engagement) -> int:
+    last = CoachingSession.objects.filter(engagement=engagement).aggregate(n=Max("number"))
+    return (last["n"] or 0) + 1
+
+
 def _insert_numbered(**fields: Any) -> CoachingSession:
     """Insert the session as number max+1, retrying when another writer took it.
 
@@ -193,8 +198,7 @@ def _insert_numbered(**fields: Any) -> CoachingSession:
     """
     engagement = fields["engagement"]
     for _attempt in range(SESSION_NUMBER_ATTEMPTS):
-        last = CoachingSession.objects.filter(engagement=engagement).aggregate(n=Max("number"))
-        number = (last["n"] or 0) + 1
+        number = _next_session_number(engagement)
         try:
             with transaction.atomic():
                 return CoachingSession.objects.create(number=number, **fields)

@@ -15,7 +15,7 @@ PATHS: dict[str, list[str]] = {
     Status.IN_PROGRESS: [Status.COACH_SELECTED, Status.IN_PROGRESS],
     Status.ON_HOLD: [Status.COACH_SELECTED, Status.IN_PROGRESS, Status.ON_HOLD],
     Status.COMPLETED: [Status.COACH_SELECTED, Status.IN_PROGRESS, Status.COMPLETED],
-    Status.CANCELLED: [Status.CANCELLED],
+    Status.CANCELLED: [Status.COACH_SELECTED, Status.IN_PROGRESS, Status.CANCELLED],
 }
 
 
