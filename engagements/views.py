@@ -71,7 +71,11 @@ def coach_engagement(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
     """One engagement: participant, program, session history and the session log form."""
     coach = _coach(request)
     engagement = coach_engagement_or_404(coach=coach, public_id=public_id)
-    form = SessionForm(request.POST or None, program=engagement.program, today=_coach_today(coach))
+    form = SessionForm(
+        request.POST if request.method == "POST" else None,
+        program=engagement.program,
+        today=_coach_today(coach),
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -121,7 +125,7 @@ def coach_session_edit(
         "notes": session.notes,
     }
     form = SessionForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         initial=initial,
         program=engagement.program,
         today=_coach_today(coach),
