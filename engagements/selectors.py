@@ -55,6 +55,8 @@ def participant_session_history(engagement: Engagement) -> QuerySet[CoachingSess
 
     The notes column is not even loaded; they belong to the coach alone.
     """
-    return CoachingSession.objects.filter(engagement=engagement).only(
-        "number", "held_on", "duration_minutes", "outcome", "engagement_id"
+    return (
+        CoachingSession.objects.filter(engagement=engagement)
+        .only("number", "held_on", "duration_minutes", "outcome", "engagement_id")
+        .order_by("number")
     )
