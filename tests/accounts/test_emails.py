@@ -14,7 +14,10 @@ def _write_templates(tmp_path, settings) -> None:  # noqa: ANN001
     (folder / "hello_subject.txt").write_text("Hello {{ name }}\n")
     (folder / "hello.txt").write_text("Hi {{ name }}, see {{ site_url }}")
     (folder / "hello.html").write_text("<p>Hi {{ name }}</p>")
-    settings.TEMPLATES[0]["DIRS"] = [tmp_path, *settings.TEMPLATES[0]["DIRS"]]
+    # Assign the setting (not mutate it) so Django resets its cached template
+    # engines; pages rendered by earlier tests would otherwise hide tmp_path.
+    engine = settings.TEMPLATES[0]
+    settings.TEMPLATES = [{**engine, "DIRS": [tmp_path, *engine["DIRS"]]}]
 
 
 def test_email_has_subject_text_and_html_and_waits_for_commit(
