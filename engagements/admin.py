@@ -1,14 +1,89 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from config.errors import DomainError
+from engagements import services
+from engagements.forms import ReasonForm
 from engagements.models import (
     CoachingSession,
     Engagement,
     EngagementCoach,
     Organization,
     Program,
+    Status,
 )
+
+
+@dataclass(frozen=True)
+class StaffTransition:
+    """A status change ops make by hand, and the service that makes it."""
+
+    name: str
+    label: str
+    done: str
+    service: Callable[..., Engagement]
+    reason_required: bool
+    offered: Callable[[Engagement], bool]
+
+
+STAFF_TRANSITIONS = {
+    t.name: t
+    for t in [
+        StaffTransition(
+            "release",
+            "Release coach",
+            "coach released",
+            services.engagement_release_coach,
+            False,
+            lambda e: e.can_transition_to(Status.INVITED),
+        ),
+        StaffTransition(
+            "hold",
+            "Put on hold",
+            "put on hold",
+            services.engagement_put_on_hold,
+            False,
+            lambda e: e.can_transition_to(Status.ON_HOLD),
+        ),
+        StaffTransition(
+            "resume",
+            "Resume",
+            "resumed",
+            services.engagement_resume,
+            False,
+            lambda e: e.status == Status.ON_HOLD,
+        ),
+        StaffTransition(
+            "cancel",
+            "Cancel",
+            "cancelled",
+            services.engagement_cancel,
+            True,
+            lambda e: e.can_transition_to(Status.CANCELLED),
+        ),
+        StaffTransition(
+            "complete",
+            "Mark completed early",
+            "marked completed",
+            services.engagement_complete_early,
+            True,
+            lambda e: e.status != Status.INVITED and e.can_transition_to(Status.COMPLETED),
+        ),
+    ]
+}
 
 
 @admin.register(Organization)
@@ -62,9 +137,155 @@ class EngagementAdmin(admin.ModelAdmin):
         "cancelled_at",
     ]
     inlines = [EngagementCoachInline]
+    actions = ["release_coach", "put_on_hold", "resume", "cancel", "complete_early"]
+    change_form_template = "admin/engagements/engagement/change_form.html"
 
     def has_add_permission(self, request) -> bool:  # noqa: ANN001
         return False
+
+    # Every transition goes through the services, one engagement at a time, and
+    # reports "n done, m refused (why)".
+
+    def _apply(
+        self,
+        request: HttpRequest,
+        engagements: Iterable[Engagement],
+        transition: StaffTransition,
+        reason: str = "",
+    ) -> None:
+        done = 0
+        refused: Counter[str] = Counter()
+        for engagement in engagements:
+            try:
+                transition.service(engagement=engagement, actor=request.user, reason=reason)
+            except DomainError as exc:
+                refused[exc.message] += 1
+            else:
+                done += 1
+        summary = f"{transition.label}: {done} done"
+        if refused:
+            why = " ".join(f"{message} (×{n})" for message, n in refused.items())
+            self.message_user(
+                request, f"{summary}, {sum(refused.values())} refused: {why}", messages.WARNING
+            )
+        else:
+            self.message_user(request, f"{summary}.", messages.SUCCESS)
+
+    def _with_reason(
+        self, request: HttpRequest, queryset: QuerySet[Engagement], transition: StaffTransition
+    ) -> TemplateResponse | None:
+        """Ask for the reason on an intermediate page, then apply to the selection."""
+        form = ReasonForm(
+            request.POST if "apply" in request.POST else None,
+            required=transition.reason_required,
+        )
+        if form.is_bound and form.is_valid():
+            self._apply(request, queryset, transition, form.cleaned_data["reason"])
+            return None
+        return self._reason_page(
+            request,
+            transition=transition,
+            form=form,
+            engagements=queryset,
+            action=request.POST.get("action", ""),
+        )
+
+    def _reason_page(
+        self,
+        request: HttpRequest,
+        *,
+        transition: StaffTransition,
+        form: ReasonForm,
+        engagements: Iterable[Engagement],
+        action: str = "",
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": transition.label,
+            "transition": transition,
+            "form": form,
+            "engagements": list(engagements),
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request,
+            "admin/engagements/engagement/transition.html",
+            context,
+            status=400 if form.is_bound else 200,
+        )
+
+    @admin.action(description="Release coach (back to invited, frees the seat)")
+    def release_coach(self, request: HttpRequest, queryset: QuerySet[Engagement]) -> None:
+        self._apply(request, queryset, STAFF_TRANSITIONS["release"])
+
+    @admin.action(description="Put on hold")
+    def put_on_hold(self, request: HttpRequest, queryset: QuerySet[Engagement]) -> None:
+        self._apply(request, queryset, STAFF_TRANSITIONS["hold"])
+
+    @admin.action(description="Resume (from on hold)")
+    def resume(self, request: HttpRequest, queryset: QuerySet[Engagement]) -> None:
+        self._apply(request, queryset, STAFF_TRANSITIONS["resume"])
+
+    @admin.action(description="Cancel (asks for a reason)")
+    def cancel(
+        self, request: HttpRequest, queryset: QuerySet[Engagement]
+    ) -> TemplateResponse | None:
+        return self._with_reason(request, queryset, STAFF_TRANSITIONS["cancel"])
+
+    @admin.action(description="Mark completed early (asks for a reason)")
+    def complete_early(
+        self, request: HttpRequest, queryset: QuerySet[Engagement]
+    ) -> TemplateResponse | None:
+        return self._with_reason(request, queryset, STAFF_TRANSITIONS["complete"])
+
+    # The same transitions as buttons on the engagement's own page.
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<path:object_id>/transition/<slug:name>/",
+                self.admin_site.admin_view(self.transition_view),
+                name="engagements_engagement_transition",
+            ),
+            *super().get_urls(),
+        ]
+
+    def transition_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
+        """Confirm one transition (with its reason) for one engagement, then apply it."""
+        transition = STAFF_TRANSITIONS.get(name)
+        engagement = self.get_object(request, unquote(object_id))
+        if transition is None or engagement is None:
+            raise Http404
+        if not self.has_change_permission(request, engagement):
+            raise PermissionDenied
+        posted = request.method == "POST"
+        form = ReasonForm(request.POST if posted else None, required=transition.reason_required)
+        if posted and form.is_valid():
+            self._apply(request, [engagement], transition, form.cleaned_data["reason"])
+            return HttpResponseRedirect(
+                reverse("admin:engagements_engagement_change", args=[engagement.pk])
+            )
+        return self._reason_page(
+            request, transition=transition, form=form, engagements=[engagement]
+        )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        engagement = self.get_object(request, unquote(object_id))
+        buttons = [
+            (t.label, reverse("admin:engagements_engagement_transition", args=[object_id, t.name]))
+            for t in STAFF_TRANSITIONS.values()
+            if engagement is not None and t.offered(engagement)
+        ]
+        extra_context = {**(extra_context or {}), "staff_transitions": buttons}
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(CoachingSession)

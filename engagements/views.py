@@ -1,9 +1,147 @@
 from __future__ import annotations
 
+import uuid
+import zoneinfo
+from datetime import date
+
+from django.contrib import messages
+from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.decorators import role_required
+from accounts.models import Role
+from coaches.models import CoachProfile
+from config.errors import DomainError
+from engagements.forms import SessionForm, StatusFilterForm
+from engagements.selectors import (
+    coach_engagement_or_404,
+    coach_engagements,
+    coach_session_or_404,
+)
+from engagements.services import (
+    LOGGABLE_STATUSES,
+    CorrectionNotAllowed,
+    session_can_be_corrected,
+    session_correct,
+    session_log,
+)
 
 
 def home(request: HttpRequest) -> HttpResponse:
     """The landing page; each role's own home is built on top of it."""
     return render(request, "engagements/home.html")
+
+
+# --- The coach's workspace ---------------------------------------------------
+
+
+def _coach(request: HttpRequest) -> CoachProfile:
+    """The signed-in coach's profile; a coach account without one sees 404s."""
+    return get_object_or_404(CoachProfile, user=request.user)
+
+
+def _coach_today(coach: CoachProfile) -> date:
+    return timezone.localdate(timezone=zoneinfo.ZoneInfo(coach.time_zone))
+
+
+@role_required(Role.COACH)
+@require_GET
+def coach_workspace(request: HttpRequest) -> HttpResponse:
+    """The coach's engagements, active first, optionally filtered by status."""
+    coach = _coach(request)
+    form = StatusFilterForm(request.GET)
+    status = form.cleaned_data["status"] if form.is_valid() else ""
+    context = {
+        "coach": coach,
+        "form": form,
+        "status": status,
+        "engagements": coach_engagements(coach=coach, status=status),
+    }
+    return render(
+        request, "engagements/coach_workspace.html", context, status=200 if form.is_valid() else 400
+    )
+
+
+@role_required(Role.COACH)
+@require_http_methods(["GET", "POST"])
+def coach_engagement(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """One engagement: participant, program, session history and the session log form."""
+    coach = _coach(request)
+    engagement = coach_engagement_or_404(coach=coach, public_id=public_id)
+    form = SessionForm(
+        request.POST if request.method == "POST" else None,
+        program=engagement.program,
+        today=_coach_today(coach),
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                session = session_log(engagement=engagement, coach=coach, **form.cleaned_data)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.http_status
+            else:
+                messages.success(request, f"Session {session.number} logged.")
+                return redirect("coach_engagement", public_id=engagement.public_id)
+        else:
+            status = 400
+    sessions = list(engagement.sessions.order_by("number"))
+    latest = sessions[-1] if sessions else None
+    correctable = latest is not None and session_can_be_corrected(
+        session=latest, coach=coach, latest_number=latest.number
+    )
+    context = {
+        "coach": coach,
+        "engagement": engagement,
+        "sessions": sessions,
+        "correctable": latest if correctable else None,
+        "can_log": engagement.status in LOGGABLE_STATUSES,
+        "form": form,
+    }
+    return render(request, "engagements/coach_engagement.html", context, status=status)
+
+
+@role_required(Role.COACH)
+@require_http_methods(["GET", "POST"])
+def coach_session_edit(
+    request: HttpRequest, public_id: uuid.UUID, session_id: uuid.UUID
+) -> HttpResponse:
+    """Correct the engagement's most recent session (its coach, within 7 days)."""
+    coach = _coach(request)
+    engagement = coach_engagement_or_404(coach=coach, public_id=public_id)
+    session = coach_session_or_404(coach=coach, engagement=engagement, public_id=session_id)
+    latest = engagement.sessions.aggregate(n=Max("number"))["n"]
+    if not session_can_be_corrected(session=session, coach=coach, latest_number=latest):
+        messages.error(request, CorrectionNotAllowed.message)
+        return redirect("coach_engagement", public_id=engagement.public_id)
+    initial = {
+        "held_on": session.held_on,
+        "duration_minutes": session.duration_minutes,
+        "outcome": session.outcome,
+        "notes": session.notes,
+    }
+    form = SessionForm(
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        program=engagement.program,
+        today=_coach_today(coach),
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                session_correct(session=session, coach=coach, **form.cleaned_data)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.http_status
+            else:
+                messages.success(request, f"Session {session.number} corrected.")
+                return redirect("coach_engagement", public_id=engagement.public_id)
+        else:
+            status = 400
+    context = {"coach": coach, "engagement": engagement, "session": session, "form": form}
+    return render(request, "engagements/coach_session_edit.html", context, status=status)

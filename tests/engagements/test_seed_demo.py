@@ -4,7 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Min, Q
 
 from accounts.models import AuditEvent, User
 from coaches.models import CoachProfile
@@ -40,3 +40,23 @@ def test_seeded_coaches_are_within_capacity() -> None:
     ).values_list("active", "capacity")
     assert all(active <= capacity for active, capacity in loads)
     assert all(8 <= capacity <= 15 for _, capacity in loads)
+
+
+def test_seeded_sessions_go_through_the_session_service() -> None:
+    call_command("seed_demo", stdout=StringIO())
+    program = Program.objects.get()
+    engagements = Engagement.objects.annotate(
+        n=Count("sessions"), first=Min("sessions__held_on"), last=Max("sessions__held_on")
+    )
+    for engagement in engagements:
+        assert engagement.sessions_logged == engagement.n
+        assert engagement.last_session_on == engagement.last
+        if engagement.n:
+            assert engagement.first >= program.starts_on
+    completed = engagements.filter(status=Status.COMPLETED)
+    assert all(e.n == program.sessions_per_engagement for e in completed)
+    assert not engagements.filter(status=Status.COACH_SELECTED, n__gt=0).exists()
+    assert AuditEvent.objects.filter(action="session.logged").count() == (
+        CoachingSession.objects.count()
+    )
+    assert AuditEvent.objects.filter(action="engagement.completed").count() == completed.count()

@@ -17,7 +17,6 @@ from accounts.models import Role, User
 from coaches.models import CoachProfile, Language, Specialty
 from engagements.management import demo_data as d
 from engagements.models import (
-    CoachingSession,
     Engagement,
     EngagementCoach,
     Organization,
@@ -25,6 +24,7 @@ from engagements.models import (
     Program,
     Status,
 )
+from engagements.services import engagement_put_on_hold, session_log
 
 ORG_NAME = "Northwind Group"
 PROGRAM_NAME = "Northwind Leadership Coaching 2026"
@@ -147,36 +147,29 @@ class Command(BaseCommand):
         allot = engagement.program.sessions_per_engagement
         count = {Status.IN_PROGRESS: 1 + i % 5, Status.ON_HOLD: 1 + i % 3}.get(target, 0)
         if target == Status.COMPLETED:
-            count = allot
+            count = allot  # the last session logged completes the engagement
         if count:
             last_gap = 45 if i % 6 == 0 else 4 + i % 20  # some stall past 30 days
             self._log_sessions(engagement, coach, count, today - timedelta(days=last_gap))
-            engagement.transition_to(Status.IN_PROGRESS, actor=coach.user)
         if target == Status.ON_HOLD:
-            engagement.transition_to(Status.ON_HOLD, actor=staff, reason="Parental leave")
-        elif target == Status.COMPLETED:
-            engagement.transition_to(Status.COMPLETED, actor=coach.user)
+            engagement_put_on_hold(engagement=engagement, actor=staff, reason="Parental leave")
         self._backdate(engagement, invited_days=40 + i % 30, selected_days=10 + i % 25)
 
     def _log_sessions(
         self, engagement: Engagement, coach: CoachProfile, count: int, last: date
     ) -> None:
-        sessions = [
-            CoachingSession(
+        """Log sessions the way a coach does, so numbers, counters and states follow."""
+        starts_on = engagement.program.starts_on
+        spacing = min(14, (last - starts_on).days // max(count - 1, 1))
+        for n in range(1, count + 1):
+            session_log(
                 engagement=engagement,
                 coach=coach,
-                number=n,
-                held_on=last - timedelta(days=14 * (count - n)),
+                held_on=last - timedelta(days=spacing * (count - n)),
                 duration_minutes=(45, 60, 60, 90)[n % 4],
                 outcome=Outcome.NO_SHOW if (n + engagement.pk) % 11 == 0 else Outcome.HELD,
                 notes=d.NOTES[n % len(d.NOTES)],
             )
-            for n in range(1, count + 1)
-        ]
-        CoachingSession.objects.bulk_create(sessions)
-        Engagement.objects.filter(pk=engagement.pk).update(
-            sessions_logged=count, last_session_on=last
-        )
 
     def _backdate(
         self, engagement: Engagement, *, invited_days: int, selected_days: int | None = None

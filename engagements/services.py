@@ -1,0 +1,309 @@
+"""Writes that span several models: staff transitions and session logging.
+
+Views, admin actions and management commands call these functions; none of
+them re-implements a rule. Status only ever changes through
+Engagement.transition_to(), which these functions call on a row they hold
+locked, so its compare-and-set cannot go stale underneath them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from accounts.audit import audit_record
+from accounts.models import User
+from coaches.models import CoachProfile
+from config.errors import DomainError
+from engagements.models import (
+    CoachingSession,
+    Engagement,
+    EngagementCoach,
+    InvalidTransition,
+    Status,
+)
+
+logger = logging.getLogger(__name__)
+
+# Statuses in which a coach may log a session (PRODUCT.md, "Engagement states").
+LOGGABLE_STATUSES = (Status.COACH_SELECTED, Status.IN_PROGRESS)
+# A session number taken by a concurrent writer is retried this many times.
+SESSION_NUMBER_ATTEMPTS = 10
+CORRECTION_WINDOW = timedelta(days=7)
+
+
+class ReasonRequired(DomainError):
+    code = "reason_required"
+    message = "Give a reason: it is kept on the engagement and in the audit trail."
+    http_status = 400
+
+
+class SessionNotAllowed(DomainError):
+    code = "session_not_allowed"
+    message = "A session cannot be logged on this engagement."
+
+
+class SessionNumberBusy(DomainError):
+    code = "session_number_busy"
+    message = "Too many sessions were being logged at once. Please submit the form again."
+    http_status = 503
+
+
+class CorrectionNotAllowed(DomainError):
+    code = "correction_not_allowed"
+    message = "Only the most recent session can be corrected, by its coach, for 7 days."
+
+
+def _lock(engagement: Engagement) -> Engagement:
+    """Re-read the engagement with its row locked until the transaction ends.
+
+    `of=("self",)` keeps the program row unlocked: locking it would make every
+    coach in the program wait for each other.
+    """
+    return (
+        Engagement.objects.select_for_update(of=("self",))
+        .select_related("program")
+        .get(pk=engagement.pk)
+    )
+
+
+def _require_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ReasonRequired()
+    return reason
+
+
+# --- Staff transitions ----------------------------------------------------
+
+
+def engagement_release_coach(
+    *, engagement: Engagement, actor: User | None, reason: str = ""
+) -> Engagement:
+    """Send the engagement back to `invited` without a coach, freeing the seat.
+
+    The coach stays in the engagement's history: the open EngagementCoach row
+    is closed with `released_at`. Sessions already logged are kept.
+    """
+    with transaction.atomic():
+        locked = _lock(engagement)
+        locked.transition_to(
+            Status.INVITED,
+            actor=actor,
+            reason=reason.strip(),
+            changes={"coach": None},
+            action="engagement.coach_released",
+        )
+        EngagementCoach.objects.filter(engagement=locked, released_at__isnull=True).update(
+            released_at=timezone.now()
+        )
+    return locked
+
+
+def engagement_put_on_hold(
+    *, engagement: Engagement, actor: User | None, reason: str = ""
+) -> Engagement:
+    """Pause an active engagement; no session can be logged until it resumes."""
+    with transaction.atomic():
+        locked = _lock(engagement)
+        locked.transition_to(Status.ON_HOLD, actor=actor, reason=reason.strip())
+    return locked
+
+
+def engagement_resume(
+    *, engagement: Engagement, actor: User | None, reason: str = ""
+) -> Engagement:
+    """Take an engagement off hold: back to in progress once a session was logged,
+    otherwise back to coach selected."""
+    with transaction.atomic():
+        locked = _lock(engagement)
+        if locked.status != Status.ON_HOLD:
+            raise InvalidTransition(
+                f"Only an engagement on hold can be resumed; this one is "
+                f"{locked.get_status_display().lower()}."
+            )
+        target = Status.IN_PROGRESS if locked.sessions_logged > 0 else Status.COACH_SELECTED
+        locked.transition_to(
+            target, actor=actor, reason=reason.strip(), action="engagement.resumed"
+        )
+    return locked
+
+
+def engagement_cancel(*, engagement: Engagement, actor: User | None, reason: str) -> Engagement:
+    """Cancel an engagement that is not completed; the reason is required."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        locked = _lock(engagement)
+        locked.transition_to(Status.CANCELLED, actor=actor, reason=reason)
+    return locked
+
+
+def engagement_complete_early(
+    *, engagement: Engagement, actor: User | None, reason: str
+) -> Engagement:
+    """Mark an engagement completed before its allotment is used; the reason is required."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        locked = _lock(engagement)
+        if locked.status == Status.INVITED:
+            # The table allows invited -> cancelled only; say it in words.
+            raise InvalidTransition("An engagement without a coach cannot be completed.")
+        locked.transition_to(
+            Status.COMPLETED, actor=actor, reason=reason, action="engagement.completed_early"
+        )
+    return locked
+
+
+# --- Sessions -------------------------------------------------------------
+
+
+def _session_snapshot(session: CoachingSession) -> dict[str, Any]:
+    """What the audit trail keeps about a session: never the notes."""
+    return {
+        "engagement": str(session.engagement.public_id),
+        "number": session.number,
+        "held_on": session.held_on.isoformat(),
+        "duration_minutes": session.duration_minutes,
+        "outcome": session.outcome,
+    }
+
+
+def _refuse_logging(engagement: Engagement, coach: CoachProfile) -> None:
+    if engagement.coach_id != coach.pk:
+        raise SessionNotAllowed("You are no longer the coach of this engagement.")
+    if engagement.status not in LOGGABLE_STATUSES:
+        raise SessionNotAllowed(
+            f"Sessions cannot be logged while the engagement is "
+            f"{engagement.get_status_display().lower()}."
+        )
+
+
+def _next_session_number(engagement: Engagement) -> int:
+    last = CoachingSession.objects.filter(engagement=engagement).aggregate(n=Max("number"))
+    return (last["n"] or 0) + 1
+
+
+def _insert_numbered(**fields: Any) -> CoachingSession:
+    """Insert the session as number max+1, retrying when another writer took it.
+
+    Each attempt runs in its own savepoint and the IntegrityError is caught
+    outside it, so the caller's transaction stays usable (Django's docs,
+    "Avoid catching exceptions inside atomic!").
+    """
+    engagement = fields["engagement"]
+    for _attempt in range(SESSION_NUMBER_ATTEMPTS):
+        number = _next_session_number(engagement)
+        try:
+            with transaction.atomic():
+                return CoachingSession.objects.create(number=number, **fields)
+        except IntegrityError:
+            logger.info("session number %d taken on engagement %s; retrying", number, engagement.pk)
+    raise SessionNumberBusy()
+
+
+def session_log(
+    *,
+    engagement: Engagement,
+    coach: CoachProfile,
+    held_on: date,
+    duration_minutes: int,
+    outcome: str,
+    notes: str = "",
+) -> CoachingSession:
+    """Log one session with the next number and move the engagement along.
+
+    The engagement row is locked first, so the status is checked where no
+    one can change it (a log racing staff's "put on hold" either lands before
+    the hold or is refused, never after it), the counters are exact and the
+    completing transition happens exactly once. The first session moves
+    coach_selected -> in_progress; the one reaching the program's allotment
+    moves it to completed. Raises SessionNotAllowed or SessionNumberBusy;
+    on either, nothing is written.
+    """
+    with transaction.atomic():
+        locked = _lock(engagement)
+        _refuse_logging(locked, coach)
+        session = _insert_numbered(
+            engagement=locked,
+            coach=coach,
+            held_on=held_on,
+            duration_minutes=duration_minutes,
+            outcome=outcome,
+            notes=notes,
+        )
+        Engagement.objects.filter(pk=locked.pk).update(
+            sessions_logged=F("sessions_logged") + 1,
+            last_session_on=Greatest(Coalesce("last_session_on", Value(held_on)), Value(held_on)),
+        )
+        locked.sessions_logged += 1
+        locked.last_session_on = max(filter(None, [locked.last_session_on, held_on]))
+        audit_record(
+            action="session.logged", obj=session, actor=coach.user, after=_session_snapshot(session)
+        )
+        if locked.status == Status.COACH_SELECTED:
+            locked.transition_to(Status.IN_PROGRESS, actor=coach.user)
+        if locked.sessions_logged >= locked.program.sessions_per_engagement:
+            locked.transition_to(Status.COMPLETED, actor=coach.user)
+    return session
+
+
+def session_can_be_corrected(
+    *, session: CoachingSession, coach: CoachProfile, latest_number: int | None
+) -> bool:
+    """True for the engagement's most recent session, by this coach, logged < 7 days ago."""
+    return (
+        session.coach_id == coach.pk
+        and session.number == latest_number
+        and timezone.now() - session.created_at <= CORRECTION_WINDOW
+    )
+
+
+def session_correct(
+    *,
+    session: CoachingSession,
+    coach: CoachProfile,
+    held_on: date,
+    duration_minutes: int,
+    outcome: str,
+    notes: str,
+) -> CoachingSession:
+    """Correct the most recent session of an engagement (its coach, within 7 days).
+
+    Audited with the values before and after; of the notes, only whether they
+    changed. The engagement's last session date follows the correction.
+    """
+    with transaction.atomic():
+        engagement = _lock(session.engagement)
+        # Re-read under the engagement lock: a session logged meanwhile makes
+        # this one no longer the most recent.
+        current = CoachingSession.objects.select_for_update().get(pk=session.pk)
+        latest = engagement.sessions.aggregate(n=Max("number"))["n"]
+        if not session_can_be_corrected(session=current, coach=coach, latest_number=latest):
+            raise CorrectionNotAllowed()
+        current.engagement = engagement
+        before = _session_snapshot(current)
+        notes_changed = current.notes != notes
+        current.held_on = held_on
+        current.duration_minutes = duration_minutes
+        current.outcome = outcome
+        current.notes = notes
+        current.save(
+            update_fields=["held_on", "duration_minutes", "outcome", "notes", "updated_at"]
+        )
+        Engagement.objects.filter(pk=engagement.pk).update(
+            last_session_on=engagement.sessions.aggregate(d=Max("held_on"))["d"]
+        )
+        audit_record(
+            action="session.corrected",
+            obj=current,
+            actor=coach.user,
+            before=before,
+            after={**_session_snapshot(current), "notes_changed": notes_changed},
+        )
+    return current

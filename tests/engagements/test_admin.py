@@ -1,0 +1,225 @@
+"""Staff transitions in the admin, notes kept out of it, and the read-only audit trail."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.admin import site
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AuditEvent
+from engagements import services
+from engagements.models import CoachingSession, Engagement, EngagementCoach, Status
+from tests.engagements.helpers import engagement_in
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/engagements/engagement/"
+
+
+@pytest.fixture
+def staff_client(client, staff):  # noqa: ANN001, ANN201
+    client.force_login(staff)
+    return client
+
+
+def _status(engagement: Engagement) -> str:
+    return Engagement.objects.get(pk=engagement.pk).status
+
+
+def _messages(response) -> list[str]:  # noqa: ANN001
+    return [str(m) for m in response.context["messages"]]
+
+
+def _act(client, action: str, engagements: list[Engagement], **extra: str):  # noqa: ANN001, ANN202
+    data = {"action": action, ACTION_CHECKBOX_NAME: [e.pk for e in engagements], **extra}
+    return client.post(CHANGELIST, data, follow=True)
+
+
+def test_release_action_reports_done_and_refused_with_the_reason(staff_client, staff) -> None:  # noqa: ANN001
+    a = engagement_in(Status.IN_PROGRESS)
+    b = engagement_in(Status.ON_HOLD)
+    done = engagement_in(Status.COMPLETED)
+
+    response = _act(staff_client, "release_coach", [a, b, done])
+
+    assert _messages(response) == [
+        "Release coach: 2 done, 1 refused: "
+        "An engagement that is completed cannot become invited. (×1)"
+    ]
+    assert (_status(a), _status(b), _status(done)) == (
+        Status.INVITED,
+        Status.INVITED,
+        Status.COMPLETED,
+    )
+    assert EngagementCoach.objects.filter(released_at__isnull=False).count() == 2
+    assert AuditEvent.objects.filter(action="engagement.coach_released", actor=staff).count() == 2
+
+
+def test_hold_and_resume_actions(staff_client) -> None:  # noqa: ANN001
+    started = engagement_in(Status.IN_PROGRESS)
+    Engagement.objects.filter(pk=started.pk).update(sessions_logged=1)
+    fresh = engagement_in(Status.COACH_SELECTED)
+
+    response = _act(staff_client, "put_on_hold", [started, fresh])
+    assert _messages(response) == ["Put on hold: 2 done."]
+
+    response = _act(staff_client, "resume", [started, fresh])
+    assert _messages(response) == ["Resume: 2 done."]
+    assert (_status(started), _status(fresh)) == (Status.IN_PROGRESS, Status.COACH_SELECTED)
+
+
+@pytest.mark.parametrize(
+    ("action", "status"), [("cancel", Status.CANCELLED), ("complete_early", Status.COMPLETED)]
+)
+def test_reasoned_actions_ask_for_a_reason_first(staff_client, action: str, status: str) -> None:  # noqa: ANN001
+    engagements = [engagement_in(Status.IN_PROGRESS) for _ in range(2)]
+
+    page = _act(staff_client, action, engagements)
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert 'name="reason"' in body and "for 2 engagements" in body
+    assert all(_status(e) == Status.IN_PROGRESS for e in engagements)
+
+    refused = _act(staff_client, action, engagements, apply="yes", reason="  ")
+    assert refused.status_code == 400
+    assert "Give a reason" in refused.content.decode()
+    assert all(_status(e) == Status.IN_PROGRESS for e in engagements)
+
+    done = _act(staff_client, action, engagements, apply="yes", reason="Left the company")
+    assert done.redirect_chain[-1][0] == CHANGELIST
+    assert _messages(done)[0].endswith("2 done.")
+    for engagement in engagements:
+        stored = Engagement.objects.get(pk=engagement.pk)
+        assert (stored.status, stored.status_reason) == (status, "Left the company")
+
+
+def test_change_page_offers_only_the_transitions_allowed_now(staff_client) -> None:  # noqa: ANN001
+    engagement = engagement_in(Status.ON_HOLD)
+    url = reverse("admin:engagements_engagement_change", args=[engagement.pk])
+    body = staff_client.get(url).content.decode()
+    for label in ["Release coach", "Resume", "Cancel", "Mark completed early"]:
+        assert f">{label}</a>" in body
+    assert ">Put on hold</a>" not in body
+
+    completed = engagement_in(Status.COMPLETED)
+    url = reverse("admin:engagements_engagement_change", args=[completed.pk])
+    body = staff_client.get(url).content.decode()
+    assert "/transition/" not in body
+
+
+def test_change_page_transition_with_and_without_a_reason(staff_client, staff) -> None:  # noqa: ANN001
+    engagement = engagement_in(Status.IN_PROGRESS)
+    cancel = reverse("admin:engagements_engagement_transition", args=[engagement.pk, "cancel"])
+    hold = reverse("admin:engagements_engagement_transition", args=[engagement.pk, "hold"])
+    change = reverse("admin:engagements_engagement_change", args=[engagement.pk])
+
+    assert staff_client.get(cancel).status_code == 200
+    refused = staff_client.post(cancel, {"reason": ""})
+    assert refused.status_code == 400
+    assert "Give a reason" in refused.content.decode()
+    assert _status(engagement) == Status.IN_PROGRESS
+
+    response = staff_client.post(hold, {}, follow=True)
+    assert response.redirect_chain[-1][0] == change
+    assert _messages(response) == ["Put on hold: 1 done."]
+    assert _status(engagement) == Status.ON_HOLD
+
+    again = staff_client.post(hold, {}, follow=True)
+    assert _messages(again) == [
+        "Put on hold: 0 done, 1 refused: An engagement that is on hold cannot become on hold. (×1)"
+    ]
+
+
+def test_an_unknown_transition_or_engagement_is_a_404(staff_client) -> None:  # noqa: ANN001
+    engagement = engagement_in(Status.IN_PROGRESS)
+    bad = reverse("admin:engagements_engagement_transition", args=[engagement.pk, "delete"])
+    missing = reverse("admin:engagements_engagement_transition", args=[999999, "hold"])
+    assert staff_client.get(bad).status_code == 404
+    assert staff_client.post(missing).status_code == 404
+    assert _status(engagement) == Status.IN_PROGRESS
+
+
+def test_non_staff_cannot_reach_the_transition_view(client) -> None:  # noqa: ANN001
+    engagement = engagement_in(Status.IN_PROGRESS)
+    client.force_login(engagement.coach.user)
+    url = reverse("admin:engagements_engagement_transition", args=[engagement.pk, "hold"])
+    response = client.post(url)
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert _status(engagement) == Status.IN_PROGRESS
+
+
+# --- Notes stay out of the admin ---------------------------------------------
+
+
+def test_session_notes_never_appear_in_the_admin(staff_client) -> None:  # noqa: ANN001
+    engagement = engagement_in(Status.IN_PROGRESS)
+    session = services.session_log(
+        engagement=engagement,
+        coach=engagement.coach,
+        held_on=timezone.localdate(),
+        duration_minutes=60,
+        outcome="held",
+        notes="Confidential: burnout",
+    )
+    pages = [
+        "/admin/engagements/coachingsession/",
+        reverse("admin:engagements_coachingsession_change", args=[session.pk]),
+        reverse("admin:engagements_engagement_change", args=[engagement.pk]),
+        "/admin/accounts/auditevent/",
+        "/admin/accounts/auditevent/?q=session",
+    ]
+    for url in pages:
+        response = staff_client.get(url)
+        assert response.status_code == 200, url
+        assert "Confidential" not in response.content.decode(), url
+    for event in AuditEvent.objects.all():
+        change = reverse("admin:accounts_auditevent_change", args=[event.pk])
+        assert "Confidential" not in staff_client.get(change).content.decode()
+
+
+def test_the_session_admin_has_no_notes_field() -> None:
+    model_admin = site._registry[CoachingSession]
+    request = RequestFactory().get("/")
+    assert "notes" not in model_admin.get_fields(request)
+    assert not model_admin.has_add_permission(request)
+
+
+# --- The audit trail is read-only, even for staff ---------------------------------
+
+
+def test_audit_events_cannot_be_added_changed_or_deleted_by_staff(staff_client, staff) -> None:  # noqa: ANN001
+    event = AuditEvent.objects.create(action="engagement.on_hold", object_id="abc")
+    change = reverse("admin:accounts_auditevent_change", args=[event.pk])
+    delete = reverse("admin:accounts_auditevent_delete", args=[event.pk])
+
+    assert staff_client.get("/admin/accounts/auditevent/add/").status_code == 403
+    assert staff_client.post("/admin/accounts/auditevent/add/", {"action": "x"}).status_code == 403
+    view = staff_client.get(change)
+    assert view.status_code == 200 and 'name="_save"' not in view.content.decode()
+    assert staff_client.post(change, {"action": "forged"}).status_code == 403
+    assert staff_client.post(delete, {"post": "yes"}).status_code == 403
+    bulk = staff_client.post(
+        "/admin/accounts/auditevent/",
+        {"action": "delete_selected", ACTION_CHECKBOX_NAME: [event.pk], "post": "yes"},
+    )
+    assert bulk.status_code in (200, 302)
+    event.refresh_from_db()
+    assert event.action == "engagement.on_hold"
+    assert AuditEvent.objects.count() == 1
+
+
+def test_audit_events_are_searchable_by_actor_action_and_object(staff_client, staff) -> None:  # noqa: ANN001
+    engagement = engagement_in(Status.IN_PROGRESS)
+    services.engagement_put_on_hold(engagement=engagement, actor=staff)
+    on_hold = AuditEvent.objects.get(action="engagement.on_hold")
+
+    def found(q: str) -> set[int]:
+        response = staff_client.get("/admin/accounts/auditevent/", {"q": q})
+        return {e.pk for e in response.context["cl"].result_list}
+
+    assert found("engagement.on_hold") == {on_hold.pk}
+    assert on_hold.pk in found(str(engagement.public_id))
+    assert found(staff.full_name) == {on_hold.pk}
