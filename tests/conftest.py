@@ -15,6 +15,7 @@ import pytest
 from django.db import connection, connections
 
 from tests import factories
+from tests.signin import login_verified
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -93,3 +94,9 @@ def staff(db: None) -> Any:
 @pytest.fixture
 def program(db: None) -> Any:
     return factories.ProgramFactory()
+
+
+@pytest.fixture
+def admin_client_verified(client: Any, staff: Any) -> Any:
+    """A client signed in as staff with a code-verified session, as the admin requires."""
+    return login_verified(client, staff)

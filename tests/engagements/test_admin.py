@@ -13,6 +13,7 @@ from accounts.models import AuditEvent
 from engagements import services
 from engagements.models import CoachingSession, Engagement, EngagementCoach, Status
 from tests.engagements.helpers import engagement_in
+from tests.signin import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ CHANGELIST = "/admin/engagements/engagement/"
 
 @pytest.fixture
 def staff_client(client, staff):  # noqa: ANN001, ANN201
-    client.force_login(staff)
+    login_verified(client, staff)
     return client
 
 

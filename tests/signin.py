@@ -1,0 +1,22 @@
+"""Signing test clients in the way the real code flow does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def login_verified(client: Any, user: Any) -> Any:
+    """Sign `user` in as the code flow would: a session verified by their OTP device.
+
+    The admin admits only verified staff sessions; force_login alone is refused.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from accounts.models import EmailCodeDevice
+
+    device, _ = EmailCodeDevice.objects.get_or_create(user=user, defaults={"name": "Email"})
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
