@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-import zoneinfo
 from typing import Any
 
 from django import forms
@@ -9,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from coaches.directory import MAX_EXCLUDES
-from coaches.models import CoachProfile, Language, Specialty
+from coaches.models import CoachProfile, Language, Specialty, time_zone_names
 
 MAX_PHOTO_BYTES = 2 * 1024 * 1024
 
@@ -67,7 +66,7 @@ def parse_excludes(values: list[str]) -> list[uuid.UUID]:
 
 
 def time_zone_choices() -> list[tuple[str, str]]:
-    names = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+    names = sorted(time_zone_names() - {"localtime", "Factory"})
     return [(name, name.replace("_", " ")) for name in names]
 
 
