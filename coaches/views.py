@@ -69,6 +69,7 @@ def _render_directory(
             form=form,
             coaches=page.coaches,
             pool_size=page.pool_size,
+            filtered=bool(params),
             others_url="?"
             + urlencode(params + [("exclude", str(c.public_id)) for c in page.coaches]),
         )
