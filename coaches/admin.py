@@ -1,19 +1,89 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
+from django import forms
+from django.contrib import admin
+from django.db.models import F, QuerySet
+from django.http import HttpRequest
+from import_export.admin import ImportMixin
+from import_export.formats.base_formats import CSV
+from import_export.forms import ConfirmImportForm, ImportForm
+
+from coaches.directory import active_engagement_count
 from coaches.models import CoachProfile, Language, Specialty
+from coaches.resources import CoachImportResource
+from engagements.models import Program
+
+
+class FullListFilter(admin.SimpleListFilter):
+    title = "capacity"
+    parameter_name = "full"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Full"), ("no", "Has room")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(active_count__gte=F("capacity"))
+        if self.value() == "no":
+            return queryset.filter(active_count__lt=F("capacity"))
+        return queryset
+
+
+class CoachImportForm(ImportForm):
+    program = forms.ModelChoiceField(
+        queryset=Program.objects.select_related("organization"),
+        required=False,
+        help_text="Add every coach in the file to this program's pool.",
+    )
+
+
+class CoachConfirmImportForm(ConfirmImportForm):
+    program = forms.ModelChoiceField(
+        queryset=Program.objects.all(), required=False, widget=forms.HiddenInput
+    )
 
 
 @admin.register(CoachProfile)
-class CoachProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "headline", "capacity", "accepting_new", "time_zone"]
-    list_filter = ["accepting_new", "programs"]
+class CoachProfileAdmin(ImportMixin, admin.ModelAdmin):
+    list_display = [
+        "user",
+        "headline",
+        "capacity",
+        "active_engagements",
+        "accepting_new",
+        "time_zone",
+    ]
+    list_filter = ["programs", "accepting_new", FullListFilter]
     search_fields = ["user__full_name", "user__email", "headline"]
     list_select_related = ["user"]
     autocomplete_fields = ["user"]
     filter_horizontal = ["specialties", "languages"]
     readonly_fields = ["public_id", "created_at", "updated_at"]
+    # Import: CSV through CoachImportResource, which writes via coaches_import.
+    resource_classes = [CoachImportResource]
+    import_formats = [CSV]
+    import_form_class = CoachImportForm
+    confirm_form_class = CoachConfirmImportForm
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CoachProfile]:
+        return super().get_queryset(request).annotate(active_count=active_engagement_count())
+
+    @admin.display(description="active engagements", ordering="active_count")
+    def active_engagements(self, obj: CoachProfile) -> int:
+        return obj.active_count  # type: ignore[attr-defined]
+
+    def get_import_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        form = kwargs.get("form")
+        cleaned = getattr(form, "cleaned_data", None) or {}
+        return {"program": cleaned.get("program"), "actor": request.user}
+
+    def get_confirm_form_initial(self, request: HttpRequest, import_form: Any) -> dict[str, Any]:
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None and import_form.cleaned_data.get("program"):
+            initial["program"] = import_form.cleaned_data["program"].pk
+        return initial
 
 
 @admin.register(Specialty)

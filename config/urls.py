@@ -8,4 +8,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("", include("engagements.urls")),
+    path("", include("coaches.urls")),
 ]

@@ -5,7 +5,7 @@ import zoneinfo
 from datetime import date
 
 from django.contrib import messages
-from django.db.models import Max
+from django.db.models import Max, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.decorators import role_required
 from accounts.models import Role
+from coaches.directory import participant_current_engagement
 from coaches.models import CoachProfile
 from config.errors import DomainError
 from engagements.forms import SessionForm, StatusFilterForm
@@ -20,6 +21,7 @@ from engagements.selectors import (
     coach_engagement_or_404,
     coach_engagements,
     coach_session_or_404,
+    participant_session_history,
 )
 from engagements.services import (
     LOGGABLE_STATUSES,
@@ -31,8 +33,27 @@ from engagements.services import (
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The landing page; each role's own home is built on top of it."""
+    """The landing page for visitors; a participant's own page; a pointer for other roles."""
+    user = request.user
+    if user.is_authenticated and user.role == Role.PARTICIPANT:
+        return _participant_home(request)
     return render(request, "engagements/home.html")
+
+
+def _participant_home(request: HttpRequest) -> HttpResponse:
+    engagement = participant_current_engagement(participant=request.user)
+    context: dict[str, object] = {"engagement": engagement}
+    if engagement is not None and engagement.coach is not None:
+        prefetch_related_objects([engagement.coach], "specialties", "languages")
+        allotment = engagement.program.sessions_per_engagement
+        context.update(
+            coach=engagement.coach,
+            sessions_held=engagement.sessions_logged,
+            sessions_allotted=allotment,
+            sessions_remaining=max(allotment - engagement.sessions_logged, 0),
+            sessions=participant_session_history(engagement),
+        )
+    return render(request, "engagements/participant_home.html", context)
 
 
 # --- The coach's workspace ---------------------------------------------------

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from coaches.directory import MAX_EXCLUDES
+from coaches.models import CoachProfile, Language, Specialty, time_zone_names
+
+MAX_PHOTO_BYTES = 2 * 1024 * 1024
+
+
+class DirectoryFilterForm(forms.Form):
+    """Narrow the directory by language and specialty; choices come from the pool."""
+
+    language = forms.ChoiceField(required=False, label="Language")
+    specialty = forms.ChoiceField(required=False, label="Specialty")
+
+    def __init__(self, *args: Any, pool: QuerySet[CoachProfile], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        languages = Language.objects.filter(coaches__in=pool.values("pk")).distinct()
+        specialties = Specialty.objects.filter(coaches__in=pool.values("pk")).distinct()
+        self.fields["language"].choices = [("", "Any language")] + [
+            (language.code, language.name) for language in languages
+        ]
+        self.fields["specialty"].choices = [("", "Any specialty")] + [
+            (str(specialty.pk), specialty.name) for specialty in specialties
+        ]
+
+    def filter(self, pool: QuerySet[CoachProfile]) -> QuerySet[CoachProfile]:
+        if not self.is_bound or not self.is_valid():
+            return pool
+        if language := self.cleaned_data["language"]:
+            pool = pool.filter(languages__code=language)
+        if specialty := self.cleaned_data["specialty"]:
+            pool = pool.filter(specialties__pk=specialty)
+        return pool
+
+    def active_params(self) -> list[tuple[str, str]]:
+        if not self.is_bound or not self.is_valid():
+            return []
+        return [(name, value) for name, value in self.cleaned_data.items() if value]
+
+
+class BadExclude(ValueError):
+    """The `exclude` query parameters are malformed."""
+
+
+def parse_excludes(values: list[str]) -> list[uuid.UUID]:
+    """At most MAX_EXCLUDES coach ids, each a valid UUID, in the order given."""
+    if len(values) > MAX_EXCLUDES:
+        raise BadExclude(
+            f"The address asks to skip {len(values)} coaches; at most {MAX_EXCLUDES} "
+            "can be skipped at once. Go back to the coach directory and try again."
+        )
+    try:
+        return [uuid.UUID(value) for value in values]
+    except ValueError:
+        raise BadExclude(
+            "The address contains a coach id that is not valid. "
+            "Go back to the coach directory and try again."
+        ) from None
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    names = sorted(time_zone_names() - {"localtime", "Factory"})
+    return [(name, name.replace("_", " ")) for name in names]
+
+
+class CoachProfileForm(forms.ModelForm):
+    """What a coach edits about themselves. Capacity is set by staff only."""
+
+    time_zone = forms.ChoiceField(choices=time_zone_choices, label="Time zone")
+
+    class Meta:
+        model = CoachProfile
+        fields = [
+            "headline",
+            "bio",
+            "photo",
+            "specialties",
+            "languages",
+            "time_zone",
+            "booking_url",
+            "accepting_new",
+        ]
+        labels = {
+            "booking_url": "Booking link",
+            "accepting_new": "I am accepting new participants",
+        }
+        help_texts = {
+            "headline": "One line participants see on your card.",
+            "booking_url": "The https address of your own scheduling page.",
+            "photo": "A square JPEG or PNG of up to 2 MB.",
+        }
+        widgets = {
+            "specialties": forms.CheckboxSelectMultiple,
+            "languages": forms.CheckboxSelectMultiple,
+            "booking_url": forms.URLInput(attrs={"placeholder": "https://"}),
+        }
+
+    def clean_booking_url(self) -> str:
+        url: str = self.cleaned_data["booking_url"].strip()
+        if url and not url.lower().startswith("https://"):
+            raise ValidationError(
+                "Use a secure link that starts with https:// so participants can book safely."
+            )
+        return url
+
+    def clean_photo(self) -> Any:
+        photo = self.cleaned_data.get("photo")
+        if photo and getattr(photo, "size", 0) > MAX_PHOTO_BYTES:
+            raise ValidationError("The photo is larger than 2 MB; please upload a smaller one.")
+        return photo

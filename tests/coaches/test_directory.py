@@ -1,0 +1,274 @@
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Role, User
+from coaches.directory import next_page
+from coaches.models import CoachProfile
+from engagements.models import Program
+from tests import factories
+from tests.coaches.conftest import enrol, pool
+
+pytestmark = pytest.mark.django_db
+URL = reverse("coaches:directory")
+CARD_ID = re.compile(r'id="coach-([0-9a-f-]{36})"')
+
+
+def shown(response) -> list[str]:  # noqa: ANN001
+    assert response.status_code == 200, response.content.decode()[:500]
+    return CARD_ID.findall(response.content.decode())
+
+
+def test_shows_three_cards_with_photo_or_initials_headline_specialties_languages_and_bio(
+    client, program
+) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    coaches = pool(program, 3, user__full_name="Ada Lovelace", headline="Calm under pressure")
+    leadership = factories.SpecialtyFactory(name="Leadership")
+    french = factories.LanguageFactory(code="fr", name="French")
+    for coach in coaches:
+        coach.specialties.add(leadership)
+        coach.languages.add(french)
+    client.force_login(engagement.participant)
+
+    body = client.get(URL).content.decode()
+
+    assert len(CARD_ID.findall(body)) == 3
+    assert body.count('<span class="avatar" aria-hidden="true">AL</span>') == 3
+    assert "Calm under pressure" in body
+    assert "Leadership" in body and "French" in body and "Europe/Paris" in body
+    assert "<details" in body and coaches[0].bio in body
+    assert body.count('/select/" class="coach-select"') == 3
+
+
+def test_leaves_out_inactive_not_accepting_and_full_coaches(client, program) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    available = pool(program, 2)
+    inactive, not_accepting, full = pool(program, 3, capacity=1)
+    User.objects.filter(pk=inactive.user_id).update(is_active=False)
+    CoachProfile.objects.filter(pk=not_accepting.pk).update(accepting_new=False)
+    # The one seat is taken in another program: capacity counts across programs.
+    factories.engagement_with_coach(coach=full)
+    outside_pool = factories.CoachFactory()
+    client.force_login(engagement.participant)
+
+    ids = shown(client.get(URL))
+
+    assert sorted(ids) == sorted(str(c.public_id) for c in available)
+    assert str(outside_pool.public_id) not in ids
+
+
+def test_a_coach_with_released_or_finished_engagements_still_has_room(client, program) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    (coach,) = pool(program, 1, capacity=1)
+    done = factories.engagement_with_coach(coach=coach)
+    done.transition_to("completed")
+    client.force_login(engagement.participant)
+
+    assert shown(client.get(URL)) == [str(coach.public_id)]
+
+
+def test_order_is_stable_across_requests(client, program) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    pool(program, 12)
+    client.force_login(engagement.participant)
+
+    first = shown(client.get(URL))
+
+    assert len(first) == 3
+    assert all(shown(client.get(URL)) == first for _ in range(3))
+
+
+def test_order_differs_between_participants(client, program) -> None:  # noqa: ANN001
+    pool(program, 12)
+    pages = set()
+    for _ in range(6):
+        client.force_login(enrol(program).participant)
+        pages.add(tuple(shown(client.get(URL))))
+    # Six participants all getting the same three of twelve in the same order
+    # would happen by chance with probability (1/1320)**5.
+    assert len(pages) > 1
+
+
+def test_other_coaches_shows_the_next_three_and_wraps_around(client, program) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    coaches = pool(program, 7)
+    client.force_login(engagement.participant)
+
+    page1 = shown(client.get(URL))
+    page2 = shown(client.get(URL, {"exclude": page1}))
+    page3 = shown(client.get(URL, {"exclude": page2}))
+    page4 = shown(client.get(URL, {"exclude": page3}))
+
+    assert not set(page1) & set(page2)
+    assert set(page1) | set(page2) | set(page3) == {str(c.public_id) for c in coaches}
+    # The seventh coach, then the pool starts again from the top.
+    assert page3[1:] == page1[:2]
+    assert page4 == [page1[2], *page2[:2]]
+
+
+def test_other_coaches_link_carries_the_three_shown(client, program) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    pool(program, 5)
+    client.force_login(engagement.participant)
+
+    response = client.get(URL)
+
+    expected = "&amp;".join(f"exclude={coach_id}" for coach_id in shown(response))
+    assert f'href="?{expected}"' in response.content.decode()
+
+
+def test_a_small_pool_shows_all_its_coaches_after_exclusion(client, program) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    pool(program, 4)
+    client.force_login(engagement.participant)
+
+    page1 = shown(client.get(URL))
+    page2 = shown(client.get(URL, {"exclude": page1}))
+
+    assert len(page2) == 3
+    assert page2[0] not in page1
+
+
+def test_next_page_ignores_excluded_ids_that_left_the_pool() -> None:
+    ordered = [uuid.uuid4() for _ in range(5)]
+    gone = uuid.uuid4()
+    assert next_page(ordered, [ordered[1], gone]) == [ordered[2], ordered[3], ordered[4]]
+    assert next_page(ordered, [gone]) == ordered[:3]
+    assert next_page([], [gone]) == []
+
+
+@pytest.mark.parametrize(
+    "excludes",
+    [
+        [str(uuid.uuid4()) for _ in range(4)],
+        ["not-a-uuid"],
+        [""],
+        [str(uuid.uuid4()), "1; DROP TABLE"],
+    ],
+    ids=["four-ids", "not-a-uuid", "empty", "one-bad-of-two"],
+)
+def test_malformed_excludes_get_a_400_with_a_clear_message(client, program, excludes) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    pool(program, 5)
+    client.force_login(engagement.participant)
+
+    response = client.get(URL, {"exclude": excludes})
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "That address is not valid" in body
+    assert "at most 3" in body or "not valid" in body
+    assert 'href="/coaches/"' in body
+
+
+def test_filters_by_language_and_specialty_offered_from_the_pool(client, program) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    french, german = (
+        factories.LanguageFactory(code="fr", name="French"),
+        factories.LanguageFactory(code="de", name="German"),
+    )
+    factories.LanguageFactory(code="ja", name="Japanese")
+    careers = factories.SpecialtyFactory(name="Career")
+    a, b, c = pool(program, 3)
+    a.languages.add(french)
+    b.languages.add(french, german)
+    b.specialties.add(careers)
+    c.languages.add(german)
+    outsider = factories.CoachFactory()
+    outsider.languages.add(factories.LanguageFactory(code="ja", name="Japanese"))
+    client.force_login(engagement.participant)
+
+    body = client.get(URL).content.decode()
+    assert '<option value="fr">French</option>' in body
+    assert '<option value="de">German</option>' in body
+    assert "Japanese" not in body
+    assert f'<option value="{careers.pk}">Career</option>' in body
+
+    assert sorted(shown(client.get(URL, {"language": "fr"}))) == sorted(
+        [str(a.public_id), str(b.public_id)]
+    )
+    assert shown(client.get(URL, {"language": "de", "specialty": careers.pk})) == [str(b.public_id)]
+
+
+def test_an_unknown_filter_value_is_explained_and_ignored(client, program) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    pool(program, 2)
+    client.force_login(engagement.participant)
+
+    response = client.get(URL, {"language": "xx"})
+
+    assert len(shown(response)) == 2
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_other_coaches_keeps_the_filter(client, program) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    french = factories.LanguageFactory(code="fr", name="French")
+    for coach in pool(program, 5):
+        coach.languages.add(french)
+    client.force_login(engagement.participant)
+
+    response = client.get(URL, {"language": "fr"})
+
+    assert 'href="?language=fr&amp;exclude=' in response.content.decode()
+
+
+def _bulk_pool(program: Program, n: int) -> None:
+    users = User.objects.bulk_create(
+        User(email=f"bulk{i}@coaches.example", full_name=f"Coach {i}", role=Role.COACH)
+        for i in range(n)
+    )
+    coaches = CoachProfile.objects.bulk_create(
+        CoachProfile(user=user, headline="Coach", booking_url="https://cal.example.com/x")
+        for user in users
+    )
+    program.coaches.add(*coaches)
+    language = factories.LanguageFactory(code="en", name="English")
+    language.coaches.add(*coaches)
+
+
+@pytest.mark.parametrize("size", [5, 500])
+def test_directory_query_count_does_not_grow_with_the_pool(
+    client, program, size, django_assert_num_queries
+) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    _bulk_pool(program, size)
+    client.force_login(engagement.participant)
+    client.get(URL)  # the session is loaded and the user fetched, as on every request
+
+    with django_assert_num_queries(9):
+        assert len(shown(client.get(URL, {"language": "en"}))) == 3
+
+
+def test_participant_without_a_running_program_is_told_so(client) -> None:  # noqa: ANN001
+    participant = factories.UserFactory(role=Role.PARTICIPANT)
+    client.force_login(participant)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    assert "not enrolled in a running coaching program" in response.content.decode()
+
+
+def test_participant_with_a_coach_sees_the_coach_instead_of_cards(client, program) -> None:  # noqa: ANN001
+    (coach,) = pool(program, 1)
+    engagement = factories.engagement_with_coach(coach=coach, program=program)
+    pool(program, 3)
+    client.force_login(engagement.participant)
+
+    response = client.get(URL)
+
+    assert shown(response) == []
+    assert f"You work with <strong>{coach.user.full_name}</strong>" in response.content.decode()
+
+
+def test_only_participants_see_the_directory(client, coach, staff) -> None:  # noqa: ANN001
+    assert client.get(URL).status_code == 302
+    for user in (coach.user, staff):
+        client.force_login(user)
+        assert client.get(URL).status_code == 404
