@@ -156,10 +156,15 @@ def flag_conditions(*, program: Program, today: date, prefix: str = "") -> dict[
     return conditions
 
 
+def _still_holds(*, program: Program, today: date) -> Q:
+    """A condition on flags: the flag's own rule holds for its engagement (Q() if none can)."""
+    conditions = flag_conditions(program=program, today=today, prefix="engagement__")
+    return reduce(or_, (Q(kind=kind) & cond for kind, cond in conditions.items()), Q())
+
+
 def _flags_to_resolve(*, program: Program, today: date) -> Any:
     """Open flags of the program whose condition no longer holds (one UPDATE or COUNT)."""
-    conditions = flag_conditions(program=program, today=today, prefix="engagement__")
-    still_holds = reduce(or_, (Q(kind=kind) & cond for kind, cond in conditions.items()), Q())
+    still_holds = _still_holds(program=program, today=today)
     open_flags = NudgeFlag.objects.filter(resolved_at__isnull=True, engagement__program=program)
     return open_flags.exclude(still_holds) if still_holds else open_flags
 
@@ -378,8 +383,8 @@ def _dry_run(*, programs: list[Program], today: date, force: bool) -> RunReport:
                 raised_by_kind=by_kind,
             )
         )
-    emails = _pending_message_count() + sum(
-        _messages_for(result.raised_by_kind)
+    emails = sum(
+        _messages_for(result.raised_by_kind) + _pending_message_count(program=program, today=today)
         for result, program in zip(results, programs, strict=True)
         if program.reminders_enabled
     )
@@ -395,7 +400,7 @@ def _dry_run(*, programs: list[Program], today: date, force: bool) -> RunReport:
         dry_run=True,
         programs=results,
         message=(
-            f"[dry run] as of {today}: would send up to {emails} reminder email(s); "
+            f"[dry run] as of {today}: would send {emails} reminder email(s); "
             f"nothing was written or sent.{guard}"
         ),
     )
@@ -419,8 +424,13 @@ def _pending_flags() -> Any:
     )
 
 
-def _pending_message_count() -> int:
-    counts = _pending_flags().aggregate(
+def _pending_message_count(*, program: Program, today: date) -> int:
+    """Messages still owed on the program's open flags that this run would keep open."""
+    still_holds = _still_holds(program=program, today=today)
+    if not still_holds:
+        return 0
+    pending = _pending_flags().filter(still_holds, engagement__program=program)
+    counts = pending.aggregate(
         participant=Count("pk", filter=Q(participant_notified_at__isnull=True)),
         coach=Count("pk", filter=Q(kind__in=COACH_REMINDER_KINDS, coach_notified_at__isnull=True)),
     )
