@@ -236,6 +236,7 @@ def _apply_program(*, program: Program, today: date, now: datetime) -> ProgramRe
     result = ProgramResult(program_id=program.pk, name=_label(program))
     try:
         with transaction.atomic():
+            _prefer_hash_joins()
             result.resolved = _flags_to_resolve(program=program, today=today).update(
                 resolved_at=now
             )
@@ -249,6 +250,20 @@ def _apply_program(*, program: Program, today: date, now: datetime) -> ProgramRe
     for _, kind in raised:
         result.raised_by_kind[kind] = result.raised_by_kind.get(kind, 0) + 1
     return result
+
+
+def _prefer_hash_joins() -> None:
+    """Keep PostgreSQL from nested-loop anti-joins for the rest of this transaction.
+
+    Each program's NOT EXISTS also sees the flags the programs before it inserted
+    moments ago, which no statistics know of yet; the planner then expects one open
+    flag and loops over thousands per candidate (13 s instead of 4 s for a first
+    run over 100,000 engagements). Hash joins are right for set-based work at any
+    size here; SET LOCAL ends with the program's transaction.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_nestloop = off")
 
 
 @contextmanager
@@ -271,6 +286,19 @@ def _exclusive_run() -> Iterator[bool]:
         if locked:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+def _refresh_flag_statistics() -> None:
+    """ANALYZE the flag table on PostgreSQL before the anti-joins read it.
+
+    A run can add tens of thousands of flags faster than autovacuum notices; with
+    statistics from a near-empty table the planner expects one open flag and picks a
+    nested loop that takes seconds per program instead of a hash anti-join that
+    takes milliseconds. ANALYZE samples a bounded number of rows (~0.1 s).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(NudgeFlag._meta.db_table)}")
 
 
 def _skip(*, today: date, force: bool, message: str) -> RunReport:
@@ -322,6 +350,7 @@ def nudge_run(*, today: date, force: bool = False, dry_run: bool = False) -> Run
                     "less than an hour ago; nothing done. Use --force to run anyway."
                 ),
             )
+        _refresh_flag_statistics()
         run = NudgeRun.objects.create(started_at=now, as_of=today, forced=force)
         try:
             return _run(run=run, programs=programs, today=today, now=now)
