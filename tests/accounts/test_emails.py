@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+
 import pytest
 from django.db import transaction
 
@@ -14,7 +16,11 @@ def _write_templates(tmp_path, settings) -> None:  # noqa: ANN001
     (folder / "hello_subject.txt").write_text("Hello {{ name }}\n")
     (folder / "hello.txt").write_text("Hi {{ name }}, see {{ site_url }}")
     (folder / "hello.html").write_text("<p>Hi {{ name }}</p>")
-    settings.TEMPLATES[0]["DIRS"] = [tmp_path, *settings.TEMPLATES[0]["DIRS"]]
+    # Assign a copy (not an in-place edit) so setting_changed resets the cached
+    # template engines and the fixture restores the setting afterwards.
+    templates = copy.deepcopy(settings.TEMPLATES)
+    templates[0]["DIRS"] = [tmp_path, *templates[0]["DIRS"]]
+    settings.TEMPLATES = templates
 
 
 def test_email_has_subject_text_and_html_and_waits_for_commit(
