@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.urls import reverse
 
+from accounts.models import User
 from nudges.models import FlagKind, NudgeFlag
 from tests.factories import CoachFactory, ProgramFactory, UserFactory, engagement_with_coach
 from tests.nudges.helpers import NOW, invited, run_nudges, selected
@@ -147,3 +151,22 @@ def test_dashboard_query_count_is_fixed(
         response = client.get(URL)
 
     assert response.status_code == 200
+
+
+def test_run_on_the_demo_data_raises_flags_that_show_on_the_dashboard(client, mailoutbox) -> None:  # noqa: ANN001
+    call_command("seed_demo", stdout=StringIO())
+    out = StringIO()
+
+    call_command("run_nudges", stdout=out)
+
+    assert "Northwind Leadership Coaching 2026" in out.getvalue()
+    kinds = set(NudgeFlag.objects.values_list("kind", flat=True))
+    assert {FlagKind.NO_COACH_SELECTED, FlagKind.NO_FIRST_SESSION, FlagKind.STALLED} <= kinds
+    assert mailoutbox
+    client.force_login(User.objects.get(email="ops@coachdesk.example"))
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == (
+        NudgeFlag.objects.values("engagement").distinct().count()
+    )
+    assert b"Stalled" in response.content
