@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("engagements.urls")),
     path("", include("coaches.urls")),
+    path("", include("nudges.urls")),
 ]

@@ -21,7 +21,12 @@ class NudgeFlag(models.Model):
     kind = models.CharField(max_length=32, choices=FlagKind.choices)
     raised_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # notified_at: every reminder this flag calls for has been delivered. The
+    # two per-recipient stamps let a run retry only the message that failed,
+    # so nobody receives the same reminder twice.
     notified_at = models.DateTimeField(null=True, blank=True)
+    participant_notified_at = models.DateTimeField(null=True, blank=True)
+    coach_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-raised_at"]
@@ -46,6 +51,8 @@ class NudgeFlag(models.Model):
 
 
 class NudgeRun(models.Model):
+    """One invocation of run_nudges: when, for which day, what it did and how it ended."""
+
     class Outcome(models.TextChoices):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"

@@ -1,0 +1,172 @@
+"""The ops dashboard at /ops/: staff only, flags, flagged engagements, capacity, last run."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.urls import reverse
+
+from accounts.models import User
+from nudges.models import FlagKind, NudgeFlag
+from tests.factories import CoachFactory, ProgramFactory, UserFactory, engagement_with_coach
+from tests.nudges.helpers import NOW, invited, run_nudges, selected
+
+pytestmark = pytest.mark.django_db
+URL = "/ops/"
+
+
+@pytest.fixture(autouse=True)
+def frozen_time():  # noqa: ANN201
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def test_anonymous_visitor_is_sent_to_sign_in(client) -> None:  # noqa: ANN001
+    response = client.get(URL)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=/ops/")
+
+
+@pytest.mark.parametrize("role", ["participant", "coach", "sponsor"])
+def test_other_roles_get_a_404(client, role) -> None:  # noqa: ANN001
+    client.force_login(UserFactory(role=role))
+
+    assert client.get(URL).status_code == 404
+
+
+def test_staff_see_open_flags_by_program_and_kind_with_counts(client, staff) -> None:  # noqa: ANN001
+    leaders = ProgramFactory(name="Leaders 2026")
+    for _ in range(3):
+        invited(leaders, days_ago=10)
+    selected(leaders, days_ago=20)
+    run_nudges()
+    client.force_login(staff)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    summary = {
+        (row["engagement__program__name"], row["kind"]): row["count"]
+        for row in response.context["summary"]
+    }
+    assert summary == {
+        ("Leaders 2026", FlagKind.NO_COACH_SELECTED): 3,
+        ("Leaders 2026", FlagKind.NO_FIRST_SESSION): 1,
+    }
+    assert b"No coach selected" in response.content
+
+
+def test_flagged_engagements_link_to_their_admin_pages(client, staff) -> None:  # noqa: ANN001
+    engagement = invited(ProgramFactory(), days_ago=10)
+    run_nudges()
+    client.force_login(staff)
+
+    response = client.get(URL)
+
+    admin_url = reverse("admin:engagements_engagement_change", args=[engagement.pk])
+    assert f'href="{admin_url}"'.encode() in response.content
+    assert engagement.participant.full_name.encode() in response.content
+
+
+def test_resolved_flags_are_not_listed(client, staff) -> None:  # noqa: ANN001
+    engagement = invited(ProgramFactory(), days_ago=10)
+    NudgeFlag.objects.create(engagement=engagement, kind=FlagKind.STALLED, resolved_at=NOW)
+    client.force_login(staff)
+
+    response = client.get(URL)
+
+    assert response.context["page"].paginator.count == 0
+    assert response.context["summary"] == []
+
+
+def test_flagged_engagements_are_paginated_by_50(client, staff) -> None:  # noqa: ANN001
+    program = ProgramFactory()
+    for _ in range(51):
+        invited(program, days_ago=10)
+    run_nudges()
+    client.force_login(staff)
+
+    first = client.get(URL)
+    second = client.get(URL, {"page": 2})
+    nonsense = client.get(URL, {"page": "x"})
+
+    assert len(first.context["page"].object_list) == 50
+    assert len(second.context["page"].object_list) == 1
+    assert nonsense.context["page"].number == 1
+
+
+def test_capacity_per_coach_highlights_full_coaches(client, staff) -> None:  # noqa: ANN001
+    full = CoachFactory(capacity=2, user__full_name="Ada Full")
+    roomy = CoachFactory(capacity=5, user__full_name="Bea Roomy")
+    program = ProgramFactory()
+    for coach in (full, full, roomy):
+        engagement_with_coach(coach=coach, program=program)
+    done = engagement_with_coach(coach=roomy, program=program)
+    done.transition_to("completed")
+    client.force_login(staff)
+
+    response = client.get(URL)
+
+    rows = {
+        c.user.full_name: (c.active, c.capacity, c.is_full) for c in response.context["coaches"]
+    }
+    assert rows == {"Ada Full": (2, 2, True), "Bea Roomy": (1, 5, False)}
+    assert b'2 / 2 <span class="badge badge-danger">Full</span>' in response.content
+
+
+def test_shows_the_last_run_and_its_counts(client, staff) -> None:  # noqa: ANN001
+    invited(ProgramFactory(), days_ago=10)
+    run_nudges()
+    run_nudges(force=False)  # skipped: not the run ops want to see
+    client.force_login(staff)
+
+    response = client.get(URL)
+
+    assert response.context["last_run"].outcome == "succeeded"
+    assert b"1 raised, 0 resolved, 1 open, 1 email sent" in response.content
+
+
+def _populate(n_flagged: int, n_coaches: int) -> None:
+    program = ProgramFactory()
+    coaches = [CoachFactory() for _ in range(n_coaches)]
+    for i in range(n_flagged):
+        selected(program, days_ago=20, coach=coaches[i % n_coaches])
+    run_nudges()
+
+
+@pytest.mark.parametrize(("flagged", "coaches"), [(2, 1), (70, 12)])
+def test_dashboard_query_count_is_fixed(
+    client, staff, django_assert_num_queries, flagged, coaches
+) -> None:  # noqa: ANN001, E501
+    _populate(flagged, coaches)
+    client.force_login(staff)
+
+    # session, user, flag summary, page count, page, open flags of the page,
+    # coaches with their load, last run
+    with django_assert_num_queries(8):
+        response = client.get(URL)
+
+    assert response.status_code == 200
+
+
+def test_run_on_the_demo_data_raises_flags_that_show_on_the_dashboard(client, mailoutbox) -> None:  # noqa: ANN001
+    call_command("seed_demo", stdout=StringIO())
+    out = StringIO()
+
+    call_command("run_nudges", stdout=out)
+
+    assert "Northwind Leadership Coaching 2026" in out.getvalue()
+    kinds = set(NudgeFlag.objects.values_list("kind", flat=True))
+    assert {FlagKind.NO_COACH_SELECTED, FlagKind.NO_FIRST_SESSION, FlagKind.STALLED} <= kinds
+    assert mailoutbox
+    client.force_login(User.objects.get(email="ops@coachdesk.example"))
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == (
+        NudgeFlag.objects.values("engagement").distinct().count()
+    )
+    assert b"Stalled" in response.content
