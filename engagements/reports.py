@@ -21,6 +21,7 @@ from django.db.models import (
     Count,
     DurationField,
     F,
+    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -284,23 +285,24 @@ def coach_utilisation(*, program: Program) -> list[CoachLine]:
     Active engagements count across all programs, as capacity does; ratings
     are averaged over this program's sessions only.
     """
-    in_program = Engagement.objects.filter(program=program)
     ratings = SessionRating.objects.filter(
         session__coach=OuterRef("pk"), session__engagement__program=program
-    ).order_by()
-    rating_avg = ratings.values("session__coach").annotate(a=Avg("score")).values("a")
-    rating_count = ratings.values("session__coach").annotate(c=Count("pk")).values("c")
+    )
+    engagements = Engagement.objects.filter(coach=OuterRef("pk"))
+    pool = Program.coaches.through.objects.filter(program=program).values("coachprofile")
+    engaged = Engagement.objects.filter(program=program, coach__isnull=False).values("coach")
+    # Correlated subqueries rather than joins: a join of engagements and
+    # ratings would multiply rows and make the GROUP BY cost grow with them.
     coaches = (
-        CoachProfile.objects.filter(
-            Q(pk__in=program.coaches.through.objects.filter(program=program).values("coachprofile"))
-            | Q(pk__in=in_program.filter(coach__isnull=False).values("coach"))
-        )
+        CoachProfile.objects.filter(Q(pk__in=pool) | Q(pk__in=engaged))
         .select_related("user")
         .annotate(
-            active=Count("engagements", filter=Q(engagements__status__in=ACTIVE_STATUSES)),
-            in_program=Count("engagements", filter=Q(engagements__program=program)),
-            rating_avg=Subquery(rating_avg),
-            rating_count=Coalesce(Subquery(rating_count), Value(0), output_field=IntegerField()),
+            active=_count(engagements.filter(status__in=ACTIVE_STATUSES)),
+            in_program=_count(engagements.filter(program=program)),
+            rating_avg=Subquery(
+                ratings.order_by().values("session__coach").annotate(a=Avg("score")).values("a")
+            ),
+            rating_count=_count(ratings),
         )
         .order_by("user__full_name", "pk")
     )
@@ -315,6 +317,13 @@ def coach_utilisation(*, program: Program) -> list[CoachLine]:
         )
         for c in coaches
     ]
+
+
+def _count(queryset: QuerySet[Any]) -> Coalesce:
+    """COUNT(*) of a correlated subquery, 0 when it has no rows."""
+    # COUNT as a plain function: no GROUP BY, so the subquery yields one row.
+    counted = queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    return Coalesce(Subquery(counted), Value(0), output_field=IntegerField())
 
 
 def _survey_texts(program: Program) -> list[tuple[date, int, str]]:
