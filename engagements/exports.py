@@ -25,6 +25,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 from import_export import fields, resources, widgets
 
+from accounts.audit import audit_record
 from engagements.models import CoachingSession, Engagement, Outcome, Program, Status
 from nudges.models import NudgeFlag
 
@@ -181,8 +182,25 @@ class EscapedExportMixin:
     """Run every exported text cell through escape_csv_cell; number columns stay numbers.
 
     django-import-export's IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT only strips
-    one leading "=", which is not enough.
+    one leading "=", which is not enough. A resource that names its
+    `export_kind` also writes the audit event of the export; the admin passes
+    the signed-in user as `actor` (ModelAdmin.get_export_resource_kwargs).
     """
+
+    export_kind = ""
+
+    def __init__(self, *, actor: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.actor = actor
+
+    def after_export(self, queryset: Any, dataset: Any, **kwargs: Any) -> None:
+        super().after_export(queryset, dataset, **kwargs)  # type: ignore[misc]
+        if self.export_kind:
+            audit_record(
+                action=f"export.{self.export_kind}",
+                actor=self.actor,
+                after={"rows": len(dataset), "complete": True, "via": "admin"},
+            )
 
     def export_field(self, field: fields.Field, instance: Any, **kwargs: Any) -> Any:
         value = super().export_field(field, instance, **kwargs)  # type: ignore[misc]
@@ -193,6 +211,8 @@ class EscapedExportMixin:
 
 class EngagementExportResource(EscapedExportMixin, resources.ModelResource):
     """The admin's engagement export: the same columns as the staff CSV."""
+
+    export_kind = "engagements"
 
     participant = fields.Field(attribute="participant__full_name", column_name="participant")
     email = fields.Field(attribute="participant__email", column_name="email")
@@ -229,6 +249,8 @@ class EngagementExportResource(EscapedExportMixin, resources.ModelResource):
 
 class SessionExportResource(EscapedExportMixin, resources.ModelResource):
     """The admin's session export: never the notes."""
+
+    export_kind = "sessions"
 
     engagement = fields.Field(attribute="engagement__public_id", column_name="engagement")
     number = fields.Field(attribute="number", column_name="number", widget=widgets.IntegerWidget())

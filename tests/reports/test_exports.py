@@ -249,3 +249,35 @@ def test_admin_session_export_has_no_notes(report_data) -> None:  # noqa: ANN001
     dataset = SessionExportResource().export(CoachingSession.objects.order_by("pk"))
     assert dataset.headers == exports.SESSION_HEADER
     assert NOTES_MARKER not in dataset.export("csv")
+
+
+def test_admin_export_writes_an_audit_event_for_the_signed_in_user(report_data) -> None:  # noqa: ANN001
+    queryset = CoachingSession.objects.filter(engagement__program=report_data.program)
+    SessionExportResource(actor=report_data.staff).export(queryset)
+    event = AuditEvent.objects.get(action="export.sessions")
+    assert event.actor == report_data.staff
+    assert event.after == {"rows": 9, "complete": True, "via": "admin"}
+
+
+def test_admin_wiring_escapes_and_audits(rf, report_data) -> None:  # noqa: ANN001
+    """The lines the admin needs (see EngagementAdmin in the integration notes)."""
+    from django.contrib import admin
+    from import_export.admin import ExportMixin
+    from import_export.formats.base_formats import CSV
+
+    class WiredEngagementAdmin(ExportMixin, admin.ModelAdmin):
+        resource_classes = [EngagementExportResource]
+
+        def get_export_resource_kwargs(self, request, **kwargs):  # noqa: ANN001, ANN201
+            return {"actor": request.user}
+
+    engagement = report_data.engagements["A"]
+    type(engagement.participant).objects.filter(pk=engagement.participant_id).update(
+        full_name="+cmd"
+    )
+    request = rf.get("/admin/engagements/engagement/export/")
+    request.user = report_data.staff
+    model_admin = WiredEngagementAdmin(Engagement, admin.site)
+    text = model_admin.get_export_data(CSV(), request, Engagement.objects.order_by("pk"))
+    assert "'+cmd" in text and ",+cmd" not in text
+    assert AuditEvent.objects.get(action="export.engagements").after["rows"] == 8

@@ -47,6 +47,7 @@ def test_staff_report_shows_the_figures_coaches_free_text_and_export_links(
         "9.0 / 10",
         "Xavier Coach",
         "75%",
+        "3.6 (5)",  # Xavier's average rating and count: averages per coach, no raters
         SURVEY_TEXT,
     ):
         assert text in body, text
