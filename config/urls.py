@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("engagements.urls")),
     path("", include("coaches.urls")),
     path("", include("nudges.urls")),
+    path("", include("engagements.urls_reports")),
 ]

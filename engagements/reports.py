@@ -1,0 +1,466 @@
+"""Program report figures, computed in the database in a fixed number of queries.
+
+Every figure is an aggregate (COUNT, AVG, PERCENTILE_CONT) over the program's
+rows, so the number of queries does not grow with the number of engagements:
+3 queries for the figures (engagements, sessions, open flags), 1 for the weekly
+chart, and on SQLite 1 more for the median (it has no PERCENTILE_CONT).
+Staff add 2 (coach utilisation, closing-survey texts); sponsors add 1
+(per-participant progress). Notes are never selected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Count,
+    DurationField,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncWeek
+from django.utils import timezone
+
+from coaches.models import CoachProfile
+from engagements.models import (
+    ACTIVE_STATUSES,
+    ClosingSurvey,
+    CoachingSession,
+    Engagement,
+    Outcome,
+    Program,
+    SessionRating,
+    Status,
+)
+from nudges.models import FlagKind, NudgeFlag
+
+# The chart shows at most this many weeks (the most recent ones).
+CHART_MAX_WEEKS = 52
+# Staff read the most recent closing-survey texts on the page; the rest are in the admin.
+SURVEY_TEXTS_SHOWN = 50
+
+
+class Median(Aggregate):
+    """PostgreSQL's PERCENTILE_CONT(0.5); NULLs are ignored as by every aggregate."""
+
+    function = "PERCENTILE_CONT"
+    name = "Median"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
+    arity = 1
+
+
+def _pct(share: float | None) -> float | None:
+    return None if share is None else share * 100
+
+
+@dataclass(frozen=True)
+class WeekBar:
+    week: date
+    held: int
+
+
+@dataclass(frozen=True)
+class CoachLine:
+    name: str
+    capacity: int
+    active: int
+    in_program: int
+    rating_avg: float | None
+    rating_count: int
+
+    @property
+    def utilisation(self) -> float | None:
+        """Active engagements across all programs as a share of capacity."""
+        return self.active / self.capacity if self.capacity else None
+
+    @property
+    def utilisation_pct(self) -> float | None:
+        return _pct(self.utilisation)
+
+
+@dataclass(frozen=True)
+class ParticipantLine:
+    name: str
+    status: str
+    status_label: str
+    sessions_held: int
+
+
+@dataclass
+class ProgramReport:
+    program: Program
+    by_status: list[tuple[str, str, int]]
+    total: int
+    not_cancelled: int
+    matched: int
+    median_days_to_selection: float | None
+    sessions_held: int
+    sessions_planned: int
+    completed: int
+    open_flags: list[tuple[str, str, int]]
+    rating_avg: float | None
+    rating_count: int
+    survey_avg: float | None
+    survey_count: int
+    weeks: list[WeekBar]
+    coaches: list[CoachLine] = field(default_factory=list)
+    survey_texts: list[tuple[date, int, str]] = field(default_factory=list)
+    participants: list[ParticipantLine] = field(default_factory=list)
+
+    @property
+    def share_matched(self) -> float | None:
+        """Participants who have had a coach, of all participants."""
+        return self.matched / self.total if self.total else None
+
+    @property
+    def completion_rate(self) -> float | None:
+        """Completed engagements, of the engagements that were not cancelled."""
+        return self.completed / self.not_cancelled if self.not_cancelled else None
+
+    @property
+    def sessions_share(self) -> float | None:
+        return self.sessions_held / self.sessions_planned if self.sessions_planned else None
+
+    # Percentages (0-100) for display; None when there is nothing to divide by.
+    @property
+    def share_matched_pct(self) -> float | None:
+        return _pct(self.share_matched)
+
+    @property
+    def completion_rate_pct(self) -> float | None:
+        return _pct(self.completion_rate)
+
+    @property
+    def sessions_share_pct(self) -> float | None:
+        return _pct(self.sessions_share)
+
+    @property
+    def open_flags_total(self) -> int:
+        return sum(count for _, _, count in self.open_flags)
+
+
+def program_report(
+    *, program: Program, with_staff_detail: bool = False, with_participants: bool = False
+) -> ProgramReport:
+    """Compute the report of one program; staff detail and participant lines on request."""
+    engagements = Engagement.objects.filter(program=program)
+    figures = _engagement_figures(engagements)
+    sessions = _session_figures(program)
+    report = ProgramReport(
+        program=program,
+        by_status=[(s.value, s.label, figures[f"n_{s.value}"]) for s in Status],
+        total=figures["total"],
+        not_cancelled=figures["total"] - figures[f"n_{Status.CANCELLED}"],
+        matched=figures["matched"],
+        median_days_to_selection=_median_days(engagements, figures),
+        sessions_held=sessions["held"],
+        sessions_planned=(figures["total"] - figures[f"n_{Status.CANCELLED}"])
+        * program.sessions_per_engagement,
+        completed=figures[f"n_{Status.COMPLETED}"],
+        open_flags=_open_flags(program),
+        rating_avg=sessions["rating_avg"],
+        rating_count=sessions["rating_count"],
+        survey_avg=figures["survey_avg"],
+        survey_count=figures["survey_count"],
+        weeks=_weeks(program),
+    )
+    if with_staff_detail:
+        report.coaches = coach_utilisation(program=program)
+        report.survey_texts = _survey_texts(program)
+    if with_participants:
+        report.participants = _participants(program)
+    return report
+
+
+def _engagement_figures(engagements: QuerySet[Engagement]) -> dict[str, Any]:
+    """One query: counts by status, matched, closing-survey average (a 1:1 join)."""
+    aggregates: dict[str, Any] = {f"n_{s.value}": Count("pk", filter=Q(status=s)) for s in Status}
+    aggregates.update(
+        total=Count("pk"),
+        # coach_selected_at is stamped on selection and kept if the coach is
+        # released later, so it marks "has had a coach".
+        matched=Count("pk", filter=Q(coach_selected_at__isnull=False)),
+        survey_avg=Avg("closing_survey__recommend_score"),
+        survey_count=Count("closing_survey"),
+    )
+    if connection.vendor == "postgresql":
+        aggregates["median"] = Median(
+            F("coach_selected_at") - F("invited_at"), output_field=DurationField()
+        )
+    return engagements.aggregate(**aggregates)
+
+
+def _median_days(engagements: QuerySet[Engagement], figures: dict[str, Any]) -> float | None:
+    """Median days from invitation to coach selection.
+
+    PostgreSQL computes it in the figures query; elsewhere one more query
+    reads the one or two middle values (ORDER BY ... OFFSET n/2).
+    """
+    if "median" in figures:
+        median = figures["median"]
+        return None if median is None else median.total_seconds() / 86400
+    n = figures["matched"]
+    if not n:
+        return None
+    middle = list(
+        engagements.filter(coach_selected_at__isnull=False)
+        .annotate(wait=F("coach_selected_at") - F("invited_at"))
+        .order_by("wait")
+        .values_list("wait", flat=True)[(n - 1) // 2 : n // 2 + 1]
+    )
+    return sum(w.total_seconds() for w in middle) / len(middle) / 86400
+
+
+def _session_figures(program: Program) -> dict[str, Any]:
+    """One query: held sessions of live engagements, and the session-rating average."""
+    return CoachingSession.objects.filter(engagement__program=program).aggregate(
+        held=Count(
+            "pk",
+            filter=Q(outcome=Outcome.HELD) & ~Q(engagement__status=Status.CANCELLED),
+        ),
+        rating_avg=Avg("rating__score"),
+        rating_count=Count("rating"),
+    )
+
+
+def _open_flags(program: Program) -> list[tuple[str, str, int]]:
+    """One query: open flags (not resolved) by kind, every kind listed."""
+    counts = dict(
+        NudgeFlag.objects.filter(engagement__program=program, resolved_at__isnull=True)
+        .values_list("kind")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return [(kind.value, kind.label, counts.get(kind.value, 0)) for kind in FlagKind]
+
+
+def chart_weeks(program: Program, today: date) -> tuple[date, date]:
+    """The Mondays of the first and last week the chart shows."""
+    first = program.starts_on - timedelta(days=program.starts_on.weekday())
+    end = min(today, program.ends_on)
+    last = end - timedelta(days=end.weekday())
+    if last < first:
+        last = first
+    earliest = last - timedelta(weeks=CHART_MAX_WEEKS - 1)
+    return max(first, earliest), last
+
+
+def _weeks(program: Program) -> list[WeekBar]:
+    """One query: held sessions per week, with empty weeks filled in."""
+    first, last = chart_weeks(program, timezone.localdate())
+    counts = dict(
+        CoachingSession.objects.filter(
+            engagement__program=program,
+            outcome=Outcome.HELD,
+            held_on__gte=first,
+            held_on__lt=last + timedelta(weeks=1),
+        )
+        .annotate(week=TruncWeek("held_on"))
+        .values_list("week")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    bars = []
+    week = first
+    while week <= last:
+        bars.append(WeekBar(week=week, held=counts.get(week, 0)))
+        week += timedelta(weeks=1)
+    return bars
+
+
+def coach_utilisation(*, program: Program) -> list[CoachLine]:
+    """One query: each coach of the program (pool or engaged in it) with load and ratings.
+
+    Active engagements count across all programs, as capacity does; ratings
+    are averaged over this program's sessions only.
+    """
+    ratings = SessionRating.objects.filter(
+        session__coach=OuterRef("pk"), session__engagement__program=program
+    )
+    engagements = Engagement.objects.filter(coach=OuterRef("pk"))
+    pool = Program.coaches.through.objects.filter(program=program).values("coachprofile")
+    engaged = Engagement.objects.filter(program=program, coach__isnull=False).values("coach")
+    # Correlated subqueries rather than joins: a join of engagements and
+    # ratings would multiply rows and make the GROUP BY cost grow with them.
+    coaches = (
+        CoachProfile.objects.filter(Q(pk__in=pool) | Q(pk__in=engaged))
+        .select_related("user")
+        .annotate(
+            active=_count(engagements.filter(status__in=ACTIVE_STATUSES)),
+            in_program=_count(engagements.filter(program=program)),
+            rating_avg=Subquery(
+                ratings.order_by().values("session__coach").annotate(a=Avg("score")).values("a")
+            ),
+            rating_count=_count(ratings),
+        )
+        .order_by("user__full_name", "pk")
+    )
+    return [
+        CoachLine(
+            name=c.user.full_name,
+            capacity=c.capacity,
+            active=c.active,
+            in_program=c.in_program,
+            rating_avg=None if c.rating_avg is None else float(c.rating_avg),
+            rating_count=c.rating_count,
+        )
+        for c in coaches
+    ]
+
+
+def _count(queryset: QuerySet[Any]) -> Coalesce:
+    """COUNT(*) of a correlated subquery, 0 when it has no rows."""
+    # COUNT as a plain function: no GROUP BY, so the subquery yields one row.
+    counted = queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    return Coalesce(Subquery(counted), Value(0), output_field=IntegerField())
+
+
+def _survey_texts(program: Program) -> list[tuple[date, int, str]]:
+    """One query: the most recent non-empty "what changed" answers (staff only)."""
+    rows = (
+        ClosingSurvey.objects.filter(engagement__program=program)
+        .exclude(what_changed="")
+        .order_by("-created_at", "-pk")
+        .values_list("created_at", "recommend_score", "what_changed")[:SURVEY_TEXTS_SHOWN]
+    )
+    return [(timezone.localdate(created), score, text) for created, score, text in rows]
+
+
+def _participants(program: Program) -> list[ParticipantLine]:
+    """One query: each participant's status and held sessions (for the sponsor)."""
+    rows = (
+        Engagement.objects.filter(program=program)
+        .annotate(held=Count("sessions", filter=Q(sessions__outcome=Outcome.HELD)))
+        .order_by("participant__full_name", "pk")
+        .values_list("participant__full_name", "status", "held")
+    )
+    return [
+        ParticipantLine(
+            name=name, status=status, status_label=Status(status).label, sessions_held=held
+        )
+        for name, status, held in rows
+    ]
+
+
+def programs_overview(*, programs: QuerySet[Program]) -> QuerySet[Program]:
+    """Programs with participant counts and program-level averages, in one query."""
+    rating = (
+        SessionRating.objects.filter(session__engagement__program=OuterRef("pk"))
+        .order_by()
+        .values("session__engagement__program")
+        .annotate(a=Avg("score"))
+        .values("a")
+    )
+    survey = (
+        ClosingSurvey.objects.filter(engagement__program=OuterRef("pk"))
+        .order_by()
+        .values("engagement__program")
+        .annotate(a=Avg("recommend_score"))
+        .values("a")
+    )
+    participants = (
+        Engagement.objects.filter(program=OuterRef("pk"))
+        .order_by()
+        .values("program")
+        .annotate(c=Count("pk"))
+        .values("c")
+    )
+    return programs.select_related("organization").annotate(
+        participants=Coalesce(Subquery(participants), Value(0), output_field=IntegerField()),
+        rating_avg=Subquery(rating),
+        survey_avg=Subquery(survey),
+    )
+
+
+# --- the weekly chart (drawn on the server as SVG; the template only places it) -------
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    x: float
+    y: float
+    width: float
+    height: float
+    held: int
+    week: date
+    label: str  # the week's date under the axis, on every few bars only
+
+
+@dataclass(frozen=True)
+class ChartTick:
+    y: float
+    value: int
+
+
+@dataclass(frozen=True)
+class WeeklyChart:
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    baseline: float
+    bars: list[ChartBar]
+    ticks: list[ChartTick]
+    total: int
+    peak: int
+
+
+def weekly_chart(weeks: list[WeekBar], *, width: int = 640, height: int = 200) -> WeeklyChart:
+    """Geometry of a bar chart of held sessions per week, in SVG user units."""
+    left, right, top, bottom = 40, width - 8, 12, height - 28
+    plot_w, plot_h = right - left, bottom - top
+    peak = max((w.held for w in weeks), default=0)
+    scale_max = _nice_ceiling(peak)
+    step = plot_w / max(len(weeks), 1)
+    gap = min(step * 0.25, 6)
+    every = max(1, -(-len(weeks) // 8))  # at most about 8 date labels
+    bars = []
+    for i, week in enumerate(weeks):
+        h = plot_h * week.held / scale_max
+        bars.append(
+            ChartBar(
+                x=round(left + i * step + gap / 2, 2),
+                y=round(bottom - h, 2),
+                width=round(step - gap, 2),
+                height=round(h, 2),
+                held=week.held,
+                week=week.week,
+                label=week.week.strftime("%d %b") if i % every == 0 else "",
+            )
+        )
+    ticks = [
+        ChartTick(y=round(bottom - plot_h * v / scale_max, 2), value=v)
+        for v in (0, scale_max // 2, scale_max)
+    ]
+    return WeeklyChart(
+        width=width,
+        height=height,
+        left=left,
+        right=right,
+        top=top,
+        baseline=bottom,
+        bars=bars,
+        ticks=ticks,
+        total=sum(w.held for w in weeks),
+        peak=peak,
+    )
+
+
+def _nice_ceiling(n: int) -> int:
+    """The smallest of 2, 4, 10, 20, 40, 100, ... at or above n (even, so n/2 is whole)."""
+    nice = 2
+    while nice < n:
+        nice = nice * 5 // 2 if str(nice).startswith("4") else nice * 2
+    return nice

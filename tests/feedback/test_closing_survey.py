@@ -1,0 +1,104 @@
+"""The closing survey: completed engagements only, the participant only, once."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import AuditEvent, Role
+from engagements import feedback
+from engagements.models import ClosingSurvey, Status
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def completed(engagement):  # noqa: ANN001, ANN201
+    engagement.transition_to(Status.COMPLETED)
+    return engagement
+
+
+def url(engagement) -> str:  # noqa: ANN001
+    return f"/engagements/{engagement.public_id}/survey/"
+
+
+def test_participant_answers_the_survey_of_a_completed_engagement(client, completed) -> None:  # noqa: ANN001
+    client.force_login(completed.participant)
+    page = client.get(url(completed))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "How likely are you to recommend coaching to a colleague?" in body
+    assert 'for="id_what_changed"' in body and " style=" not in body
+    response = client.post(url(completed), {"recommend_score": "9", "what_changed": "Calmer."})
+    assert response.status_code == 302
+    survey = ClosingSurvey.objects.get(engagement=completed)
+    assert (survey.recommend_score, survey.what_changed) == (9, "Calmer.")
+    event = AuditEvent.objects.get(action="feedback.closing_survey")
+    assert event.after == {"recommend_score": 9}  # the free text stays out of the audit trail
+
+
+def test_the_survey_is_answered_once(client, completed) -> None:  # noqa: ANN001
+    client.force_login(completed.participant)
+    client.post(url(completed), {"recommend_score": "9"})
+    response = client.post(url(completed), {"recommend_score": "2", "what_changed": "Again"})
+    assert response.status_code == 409
+    assert "You have already answered the closing survey." in response.content.decode()
+    assert ClosingSurvey.objects.get(engagement=completed).recommend_score == 9
+    page = client.get(url(completed)).content.decode()
+    assert 'name="recommend_score"' not in page
+
+
+def test_the_survey_waits_for_completion(client, engagement) -> None:  # noqa: ANN001
+    client.force_login(engagement.participant)
+    page = client.get(url(engagement))
+    assert page.status_code == 200
+    assert "opens when your coaching engagement is completed" in page.content.decode()
+    response = client.post(url(engagement), {"recommend_score": "7"})
+    assert response.status_code == 409
+    assert not ClosingSurvey.objects.exists()
+
+
+@pytest.mark.parametrize("score", ["11", "-1", "ten", ""])
+def test_a_score_outside_0_to_10_is_refused(client, completed, score) -> None:  # noqa: ANN001
+    client.force_login(completed.participant)
+    response = client.post(url(completed), {"recommend_score": score})
+    assert response.status_code == 400
+    assert "Choose a number from 0 to 10." in response.content.decode()
+    assert not ClosingSurvey.objects.exists()
+
+
+def test_an_overlong_answer_is_refused(client, completed) -> None:  # noqa: ANN001
+    client.force_login(completed.participant)
+    response = client.post(url(completed), {"recommend_score": "8", "what_changed": "x" * 4001})
+    assert response.status_code == 400
+    assert "Please keep it under 4000 characters." in response.content.decode()
+    assert not ClosingSurvey.objects.exists()
+
+
+def test_another_participant_gets_404(client, completed) -> None:  # noqa: ANN001
+    client.force_login(UserFactory(role=Role.PARTICIPANT))
+    assert client.get(url(completed)).status_code == 404
+    assert client.post(url(completed), {"recommend_score": "9"}).status_code == 404
+    assert not ClosingSurvey.objects.exists()
+
+
+@pytest.mark.parametrize("role", [Role.COACH, Role.STAFF, Role.SPONSOR])
+def test_other_roles_get_404(client, completed, role) -> None:  # noqa: ANN001
+    client.force_login(UserFactory(role=role))
+    assert client.get(url(completed)).status_code == 404
+
+
+def test_closing_survey_due_only_until_answered(completed) -> None:  # noqa: ANN001
+    assert feedback.closing_survey_due(engagement=completed)
+    feedback.closing_survey_submit(
+        participant=completed.participant, engagement=completed, recommend_score=7, what_changed=""
+    )
+    assert not feedback.closing_survey_due(engagement=completed)
+
+
+def test_the_service_refuses_a_survey_twice(completed) -> None:  # noqa: ANN001
+    kwargs = {"participant": completed.participant, "engagement": completed, "what_changed": ""}
+    feedback.closing_survey_submit(recommend_score=7, **kwargs)
+    with pytest.raises(feedback.SurveyAlreadyAnswered):
+        feedback.closing_survey_submit(recommend_score=3, **kwargs)
+    assert ClosingSurvey.objects.get().recommend_score == 7

@@ -1,0 +1,120 @@
+"""The report's cost in queries does not depend on the number of engagements."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import Role, User
+from engagements.models import (
+    ClosingSurvey,
+    CoachingSession,
+    Engagement,
+    Outcome,
+    SessionRating,
+    Status,
+)
+from engagements.reports import program_report
+from nudges.models import FlagKind, NudgeFlag
+from tests.factories import CoachFactory, ProgramFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+STATUSES = [Status.INVITED, Status.COACH_SELECTED, Status.IN_PROGRESS, Status.COMPLETED]
+
+
+def build_program(size: int):  # noqa: ANN201
+    """A program of `size` engagements in every state, with sessions, ratings and flags.
+
+    Built in bulk: query counts are about the report, not the set-up.
+    """
+    program = ProgramFactory()
+    coaches = [CoachFactory(capacity=size) for _ in range(3)]
+    program.coaches.set(coaches)
+    users = User.objects.bulk_create(
+        User(email=f"bulk{program.pk}-{i}@example.com", full_name=f"P {i}", role=Role.PARTICIPANT)
+        for i in range(size)
+    )
+    now = timezone.now()
+    engagements = Engagement.objects.bulk_create(
+        Engagement(
+            participant=user,
+            program=program,
+            status=STATUSES[i % 4],
+            coach=None if i % 4 == 0 else coaches[i % 3],
+            invited_at=now - timedelta(days=30),
+            coach_selected_at=None if i % 4 == 0 else now - timedelta(days=i % 9),
+        )
+        for i, user in enumerate(users)
+    )
+    sessions = CoachingSession.objects.bulk_create(
+        CoachingSession(
+            engagement=e,
+            coach=e.coach,
+            number=1,
+            held_on=timezone.localdate() - timedelta(days=i % 20),
+            duration_minutes=60,
+            outcome=Outcome.HELD,
+            notes="private",
+        )
+        for i, e in enumerate(engagements)
+        if e.coach is not None
+    )
+    SessionRating.objects.bulk_create(
+        SessionRating(session=s, score=1 + i % 5) for i, s in enumerate(sessions)
+    )
+    ClosingSurvey.objects.bulk_create(
+        ClosingSurvey(engagement=e, recommend_score=8, what_changed="More focus.")
+        for e in engagements
+        if e.status == Status.COMPLETED
+    )
+    NudgeFlag.objects.bulk_create(
+        NudgeFlag(engagement=e, kind=FlagKind.NO_COACH_SELECTED)
+        for e in engagements
+        if e.status == Status.INVITED
+    )
+    return program
+
+
+# Engagements, sessions, flags, weekly chart (+ the median's query where there
+# is no PERCENTILE_CONT).
+BASE = 4 if connection.vendor == "postgresql" else 5
+
+
+@pytest.mark.parametrize("size", [10, 2000])
+def test_report_queries_do_not_grow_with_the_program(size: int, django_assert_num_queries) -> None:  # noqa: ANN001
+    program = build_program(size)
+    with django_assert_num_queries(BASE):
+        report = program_report(program=program)
+    assert report.total == size
+    with django_assert_num_queries(BASE + 2):  # + coach utilisation, survey texts
+        program_report(program=program, with_staff_detail=True)
+    with django_assert_num_queries(BASE + 1):  # + per-participant progress
+        report = program_report(program=program, with_participants=True)
+    assert len(report.participants) == size
+
+
+@pytest.mark.parametrize("size", [10, 2000])
+def test_report_pages_cost_the_same_for_10_and_2000(
+    size: int,
+    client,  # noqa: ANN001
+    django_assert_num_queries,  # noqa: ANN001
+) -> None:
+    program = build_program(size)
+    staff = UserFactory(role=Role.STAFF)
+    sponsor = UserFactory(role=Role.SPONSOR)
+    program.organization.sponsors.add(sponsor)
+    # session + user + program, then the report's own queries.
+    client.force_login(staff)
+    with django_assert_num_queries(3 + BASE + 2):
+        response = client.get(f"/ops/programs/{program.public_id}/report/")
+    assert response.status_code == 200
+    client.force_login(sponsor)
+    with django_assert_num_queries(3 + BASE + 1):
+        response = client.get(f"/sponsor/programs/{program.public_id}/")
+    assert response.status_code == 200
+    with django_assert_num_queries(3):  # session, user, programs with their averages
+        assert client.get("/sponsor/").status_code == 200
