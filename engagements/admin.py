@@ -13,9 +13,11 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from import_export.admin import ExportMixin
 
 from config.errors import DomainError
 from engagements import services
+from engagements.exports import EngagementExportResource, SessionExportResource
 from engagements.forms import ReasonForm
 from engagements.models import (
     CoachingSession,
@@ -113,7 +115,13 @@ class EngagementCoachInline(admin.TabularInline):
 
 
 @admin.register(Engagement)
-class EngagementAdmin(admin.ModelAdmin):
+class EngagementAdmin(ExportMixin, admin.ModelAdmin):
+    resource_classes = [EngagementExportResource]
+
+    def get_export_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        """Exports are audited under the staff member who asked for them."""
+        return {"actor": request.user}
+
     list_display = ["participant", "program", "coach", "status", "sessions_logged", "invited_at"]
     list_filter = ["status", "program"]
     search_fields = ["participant__full_name", "participant__email", "coach__user__full_name"]
@@ -289,7 +297,12 @@ class EngagementAdmin(admin.ModelAdmin):
 
 
 @admin.register(CoachingSession)
-class CoachingSessionAdmin(admin.ModelAdmin):
+class CoachingSessionAdmin(ExportMixin, admin.ModelAdmin):
+    resource_classes = [SessionExportResource]
+
+    def get_export_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {"actor": request.user}
+
     """Staff see that a session happened, never its notes."""
 
     list_display = ["engagement", "number", "held_on", "duration_minutes", "outcome"]

@@ -20,3 +20,8 @@ def login_verified(client: Any, user: Any) -> Any:
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return client
+
+
+# Every signed-in request re-saves its session so idle expiry slides
+# (SESSION_SAVE_EVERY_REQUEST): a savepoint, the UPDATE and its release.
+SESSION_SAVE_QUERIES = 3

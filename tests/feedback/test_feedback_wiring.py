@@ -1,0 +1,56 @@
+"""The feedback partials appear where participants and coaches will find them."""
+
+from __future__ import annotations
+
+import pytest
+
+from engagements import services
+from engagements.models import Outcome, Status
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_participant_home_offers_a_rating_for_each_held_session(client) -> None:  # noqa: ANN001
+    coach = factories.CoachFactory()
+    engagement = factories.engagement_with_coach(coach=coach)
+    services.session_log(
+        engagement=engagement,
+        coach=coach,
+        held_on=engagement.program.starts_on,
+        duration_minutes=60,
+        outcome=Outcome.HELD,
+        notes="",
+    )
+    client.force_login(engagement.participant)
+    body = client.get("/").content.decode()
+    assert "How useful was session 1" in body
+    assert 'name="score" value="5"' in body
+
+
+def test_a_completed_engagement_invites_the_closing_survey(client) -> None:  # noqa: ANN001
+    coach = factories.CoachFactory()
+    engagement = factories.engagement_with_coach(
+        coach=coach, program=factories.ProgramFactory(sessions_per_engagement=1)
+    )
+    services.session_log(
+        engagement=engagement,
+        coach=coach,
+        held_on=engagement.program.starts_on,
+        duration_minutes=60,
+        outcome=Outcome.HELD,
+        notes="",
+    )
+    engagement.refresh_from_db()
+    assert engagement.status == Status.COMPLETED
+    client.force_login(engagement.participant)
+    body = client.get("/").content.decode()
+    assert f"/engagements/{engagement.public_id}/survey/" in body
+
+
+def test_coach_workspace_shows_the_coach_their_own_averages(client) -> None:  # noqa: ANN001
+    coach = factories.CoachFactory()
+    client.force_login(coach.user)
+    body = client.get("/coach/").content.decode()
+    assert "Your feedback" in body
+    assert "Average session rating" in body
