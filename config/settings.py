@@ -95,10 +95,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://coachdesk")}
 SILENCED_SYSTEM_CHECKS: list[str] = []
-if USING_SQLITE and CACHES["default"]["BACKEND"].endswith("LocMemCache"):
-    # The SQLite quick start is a single process, so a per-process cache is
-    # shared by every request; django-ratelimit cannot know that and refuses
-    # it. PostgreSQL deployments always get this check, and it must pass.
+if CACHES["default"]["BACKEND"].endswith("LocMemCache") and (USING_SQLITE or DEBUG):
+    # The quick start (SQLite, or runserver with DEBUG on any database) is a
+    # single process, so a per-process cache is shared by every request;
+    # django-ratelimit cannot know that and refuses it. Production (DEBUG off,
+    # PostgreSQL) always gets these checks, and they must pass.
     SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 MAILERS = mailers_from_url(env.str("EMAIL_URL"))

@@ -69,3 +69,27 @@ def test_deploy_check_refuses_a_console_mailer_and_local_cache() -> None:
     assert result.returncode != 0
     assert "mail.E001" in result.stderr
     assert "django_ratelimit.E003" in result.stderr
+
+
+def test_quick_start_on_postgresql_runs_with_the_local_cache() -> None:
+    # `DATABASE_URL=postgres://... make demo`: DEBUG on, one runserver process.
+    result = _check(
+        {
+            "DEBUG": "true",
+            "DATABASE_URL": "postgres://coachdesk@127.0.0.1:5432/coachdesk",
+            "CACHE_URL": "<unset>",
+        }
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_on_postgresql_refuses_the_local_cache() -> None:
+    result = _check(
+        {
+            "DEBUG": "false",
+            "DATABASE_URL": "postgres://coachdesk@127.0.0.1:5432/coachdesk",
+            "CACHE_URL": "locmemcache://",
+        }
+    )
+    assert result.returncode != 0
+    assert "django_ratelimit.E003" in result.stderr
