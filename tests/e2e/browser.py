@@ -118,21 +118,19 @@ class Journey:
                 return match.group(1)
         raise AssertionError("no sign-in email was sent")
 
-    def sign_in(self, email: str, *, check: bool = True) -> None:
-        """Ask for a code on /login/, read it from the email, enter it."""
+    def sign_in(self, email: str) -> None:
+        """Ask for a code on /login/, read it from the email, enter it (checking both pages)."""
         page = self.page
         if not page.url.endswith("/login/"):
             page.goto("/login/")
-        if check:
-            self.check_page("sign-in")
+        self.check_page("sign-in")
         page.get_by_label("Email address").fill(email)
         page.get_by_role("button", name="Email me a code").click()
         page.wait_for_url("**/login/code/")
-        if check:
-            self.check_page("enter-code")
+        self.check_page("enter-code")
         page.get_by_label("Sign-in code").fill(self.code_for(email))
         page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state()
+        page.wait_for_url(lambda url: not url.endswith("/login/code/"))
 
     # --- Checks on every page ---------------------------------------------------
 
