@@ -27,5 +27,27 @@ env -u DEBUG \
   EMAIL_URL=smtp+tls://mailer:secret@smtp.example.com:587 \
   python manage.py check --deploy --fail-level WARNING
 
+step "browser tooling for the journeys in tests/e2e"
+# Debian's Chromium (never a browser downloaded at run time) and axe-core from
+# npm. Where either cannot be installed the journeys skip and say why; under
+# CI=true a skipped test fails the run.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } ||
+      echo "Could not install chromium with apt-get: the browser journeys will skip."
+  else
+    echo "No /usr/bin/chromium and not root: the browser journeys will skip (apt-get install chromium)."
+  fi
+fi
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -f tests/e2e/node_modules/axe-core/axe.min.js ] ||
+    [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then
+    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error) ||
+      echo "npm ci in tests/e2e failed: the browser journeys will skip."
+  fi
+else
+  echo "No node/npm: axe-core cannot be installed, the browser journeys will skip."
+fi
+
 step "tests"
 python -m pytest "$@"
