@@ -26,6 +26,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 AXE_SCRIPT = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+# A same-origin path answered by the test browser only (context.route), so the
+# app's script-src 'self' policy admits axe-core without switching CSP off.
+AXE_URL = "/__e2e__/axe.min.js"
 BLOCKING_IMPACTS = {"serious", "critical"}
 # The app's :focus-visible rule (static/css/app.css): 3px solid var(--focus).
 APP_FOCUS_OUTLINE = ("solid", 3.0, "rgb(242, 183, 5)")
@@ -106,6 +109,14 @@ class Journey:
     outbox: list[Any]
     screenshots: list[tuple[str, bytes]] = field(default_factory=list)
     checked: list[dict[str, Any]] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        def on_console(message: Any) -> None:
+            if "Content Security Policy" in message.text:
+                self.csp_violations.append(f"{self._path()}: {message.text}")
+
+        self.page.on("console", on_console)
 
     # --- Signing in -------------------------------------------------------------
 
@@ -138,6 +149,7 @@ class Journey:
         """axe-core, keyboard reachability and visible focus on the page now shown."""
         self.page.wait_for_load_state()
         self.screenshot(name)
+        assert not self.csp_violations, "CSP violations:\n" + "\n".join(self.csp_violations)
         self.assert_no_serious_axe_violations(name)
         self.assert_keyboard_reaches_everything(name, focus_style=focus_style)
 
@@ -148,7 +160,10 @@ class Journey:
     def assert_no_serious_axe_violations(self, name: str) -> None:
         page = self.page
         if not page.evaluate("() => typeof window.axe === 'object'"):
-            page.add_script_tag(path=str(AXE_SCRIPT))
+            if self.base_url and page.url.startswith(self.base_url):
+                page.add_script_tag(url=AXE_URL)  # admitted by the app's CSP
+            else:  # a test page set with set_content, which has no policy
+                page.add_script_tag(path=str(AXE_SCRIPT))
         result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
         violations = [
             {

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, Journey, missing_tools
+from tests.e2e.browser import AXE_SCRIPT, AXE_URL, CHROMIUM, CHROMIUM_ARGS, Journey, missing_tools
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OUTPUT_ROOT = REPO_ROOT / "test-output" / "e2e"
@@ -103,11 +103,16 @@ def journey(
 ) -> Iterator[Journey]:
     """A fresh browser context and page; on failure its key pages are saved as screenshots.
 
-    bypass_csp lets axe-core be injected as an inline script; the app's own
-    Content-Security-Policy header is checked by the page tests.
+    The app's Content-Security-Policy stays on: axe-core is served from a
+    same-origin path that only this browser context answers (AXE_URL), and any
+    CSP violation a page reports fails the journey.
     """
     context = playwright_browser.new_context(
-        base_url=site.url, bypass_csp=True, viewport={"width": 1280, "height": 900}
+        base_url=site.url, viewport={"width": 1280, "height": 900}
+    )
+    context.route(
+        f"{site.url}{AXE_URL}",
+        lambda route: route.fulfill(path=str(AXE_SCRIPT), content_type="application/javascript"),
     )
     context.set_default_timeout(10_000)
     page = context.new_page()
