@@ -20,8 +20,9 @@ from pathlib import Path
 ROWS = 5_000
 
 
-def write_csv(path: Path, *, rows: int = ROWS) -> None:
-    """New coaches, every column filled, a new specialty on every tenth row."""
+def write_csv(path: Path, *, run: str, rows: int = ROWS) -> None:
+    """New coaches (emails unique to `run`), every column filled, a new specialty
+    on every tenth row."""
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(
@@ -31,7 +32,7 @@ def write_csv(path: Path, *, rows: int = ROWS) -> None:
         for n in range(rows):
             writer.writerow(
                 [
-                    f"imported{n}@import.example",
+                    f"imported{n}.{run}@import.example",
                     f"Imported Coach {n}",
                     "Executive coach, 12 years",
                     "Former engineering director; coaches new managers. " * 4,

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -207,7 +208,8 @@ class Contest:
 def contention_setup() -> Contest:
     """A program whose pool is exactly 10 coaches with 5 free seats, and 200 invitees."""
     today = timezone.localdate()
-    org = Organization.objects.create(name="Contention benchmark")
+    run = uuid.uuid4().hex[:8]  # a database kept with --keep can host several races
+    org = Organization.objects.create(name=f"Contention benchmark {run}")
     program = Program.objects.create(
         organization=org,
         name="Contended program",
@@ -215,7 +217,7 @@ def contention_setup() -> Contest:
         ends_on=today + timedelta(days=90),
     )
     coach_users = User.objects.bulk_create(
-        User(email=f"contended{n}@bench.example", full_name=f"Contended {n}", role=Role.COACH)
+        User(email=f"contended{n}.{run}@bench.example", full_name=f"Contended {n}", role=Role.COACH)
         for n in range(CONTENDED_COACHES)
     )
     coaches = CoachProfile.objects.bulk_create(
@@ -224,7 +226,7 @@ def contention_setup() -> Contest:
     )
     program.coaches.set(coaches)
     people = User.objects.bulk_create(
-        User(email=f"contender{n}@bench.example", full_name=f"Contender {n}")
+        User(email=f"contender{n}.{run}@bench.example", full_name=f"Contender {n}")
         for n in range(CONTENDERS)
     )
     Engagement.objects.bulk_create(Engagement(participant=u, program=program) for u in people)

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -292,15 +293,16 @@ def _import(results: Results, *, env: dict[str, str]) -> None:
     from engagements.models import Organization, Program
 
     today = timezone.localdate()
+    run = uuid.uuid4().hex[:8]  # a database kept with --keep can take several imports
     program = Program.objects.create(
-        organization=Organization.objects.create(name="Import benchmark"),
+        organization=Organization.objects.create(name=f"Import benchmark {run}"),
         name="Imported pool",
         starts_on=today,
         ends_on=today + timedelta(days=180),
     )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "coaches.csv"
-        write_csv(path)
+        write_csv(path, run=run)
         figures = _child(["bench.imports", str(path), str(program.public_id)], env=env)
     results.add(
         f"coach import (`import_coaches`), {ROWS:,} new coaches",
