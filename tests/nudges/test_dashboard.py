@@ -100,6 +100,38 @@ def test_flagged_engagements_are_paginated_by_50(client, staff) -> None:  # noqa
     assert nonsense.context["page"].number == 1
 
 
+def test_flagged_engagements_come_oldest_flag_first(client, staff) -> None:  # noqa: ANN001
+    program = ProgramFactory()
+    recent = invited(program, days_ago=9)
+    oldest = invited(program, days_ago=12)
+    run_nudges()
+    NudgeFlag.objects.filter(engagement=oldest).update(raised_at=NOW.replace(year=2025))
+    client.force_login(staff)
+
+    response = client.get(URL)
+
+    assert [e.pk for e in response.context["page"].object_list] == [oldest.pk, recent.pk]
+    assert [f.kind for f in response.context["page"].object_list[0].open_flags] == [
+        FlagKind.NO_COACH_SELECTED
+    ]
+
+
+def test_coach_capacity_is_paginated_by_50_full_coaches_first(client, staff) -> None:  # noqa: ANN001
+    full = CoachFactory(capacity=1, user__full_name="Zed Full")
+    engagement_with_coach(coach=full, program=ProgramFactory())
+    for n in range(50):
+        CoachFactory(user__full_name=f"Coach {n:02}")
+    client.force_login(staff)
+
+    first = client.get(URL)
+    second = client.get(URL, {"coaches_page": 2})
+
+    assert len(first.context["coaches"].object_list) == 50
+    assert first.context["coaches"][0].user.full_name == "Zed Full"
+    assert [c.user.full_name for c in second.context["coaches"]] == ["Coach 49"]
+    assert b"Page 1 of 2 (51 coaches, full ones first)" in first.content
+
+
 def test_capacity_per_coach_highlights_full_coaches(client, staff) -> None:  # noqa: ANN001
     full = CoachFactory(capacity=2, user__full_name="Ada Full")
     roomy = CoachFactory(capacity=5, user__full_name="Bea Roomy")
@@ -146,9 +178,10 @@ def test_dashboard_query_count_is_fixed(
     _populate(flagged, coaches)
     client.force_login(staff)
 
-    # session, user, flag summary, page count, page, open flags of the page,
-    # coaches with their load, last run, and the sliding-expiry session save
-    with django_assert_num_queries(8 + SESSION_SAVE_QUERIES):
+    # session, user, flag summary, flagged count, flagged page ids, their
+    # engagements, their open flags, coach count, a page of coaches with their
+    # load, last run, and the sliding-expiry session save
+    with django_assert_num_queries(10 + SESSION_SAVE_QUERIES):
         response = client.get(URL)
 
     assert response.status_code == 200

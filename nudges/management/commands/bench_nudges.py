@@ -9,6 +9,7 @@ statements. Emails go to an in-memory backend, never to the configured one.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from io import StringIO
 from typing import Any
@@ -72,18 +73,11 @@ class Command(BaseCommand):
         )
 
     def _timed_run(self, *, label: str, day: date) -> None:
-        out = StringIO()
-        with override_settings(MAILERS=LOCMEM), CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            call_command("run_nudges", "--force", "--today", day.isoformat(), stdout=out)
-            elapsed = time.perf_counter() - started
-        emails = len(getattr(mail, "outbox", []))
-        mail.outbox = []
-        run = NudgeRun.objects.order_by("-pk").first()
+        timing = timed_nudge_run(day=day)
         self.stdout.write(
-            f"{label}: {elapsed:.2f} s, {len(queries)} SQL statements, "
-            f"raised {run.raised}, resolved {run.resolved}, open {run.open_flags}, "
-            f"{emails} emails"
+            f"{label}: {timing.seconds:.2f} s, {timing.statements} SQL statements, "
+            f"raised {timing.run.raised}, resolved {timing.run.resolved}, "
+            f"open {timing.run.open_flags}, {timing.emails} emails"
         )
 
     def _log_sessions_on_a_tenth(self, *, today: date) -> None:
@@ -157,6 +151,32 @@ class Command(BaseCommand):
                 _engagement(i, user, programs[i % n_programs], coaches[i % len(coaches)], now)
                 for i, user in enumerate(users, start=start)
             )
+
+
+@dataclass(frozen=True)
+class NudgeTiming:
+    seconds: float
+    statements: int
+    emails: int
+    run: NudgeRun
+
+
+def timed_nudge_run(*, day: date) -> NudgeTiming:
+    """One forced run_nudges as of `day`: wall time, SQL statements, emails rendered.
+
+    Emails go to an in-memory backend, never to the configured one. Also used
+    by the benchmark suite (bench/) on its own data set.
+    """
+    out = StringIO()
+    with override_settings(MAILERS=LOCMEM), CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        call_command("run_nudges", "--force", "--today", day.isoformat(), stdout=out)
+        elapsed = time.perf_counter() - started
+    emails = len(getattr(mail, "outbox", []))
+    mail.outbox = []
+    run = NudgeRun.objects.order_by("-pk").first()
+    assert run is not None  # noqa: S101 - call_command above always records a run
+    return NudgeTiming(seconds=elapsed, statements=len(queries), emails=emails, run=run)
 
 
 def _engagement(i: int, user: User, program: Program, coach: CoachProfile, now: Any) -> Engagement:

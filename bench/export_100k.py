@@ -5,15 +5,18 @@ already filled), then streams the export through the real view in a fresh
 process and prints the time, the rows and bytes sent, the process's peak RSS
 and, in a second pass, the tracemalloc peak of the Python heap.
 
-    .venv/bin/python tests/perf/export_100k.py \
-        --database-url postgres://postgres@127.0.0.1:5432/coachdesk_perf
+    .venv/bin/python -m bench.export_100k \
+        --database-url postgres://postgres@127.0.0.1:5432/coachdesk_bench_export
 
-Never point it at a database you care about: it migrates and fills it.
+Never point it at a database you care about: it migrates and fills it. The
+benchmark suite (`python -m bench`) runs the export and trace phases on its own
+data set, with --json.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -22,7 +25,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 N = 100_000
 BATCH = 5_000
 
@@ -140,7 +143,7 @@ def build(database_url: str) -> None:
     print(f"built {N} engagements in {time.perf_counter() - started:.1f} s")
 
 
-def export(database_url: str, *, trace: bool) -> None:
+def export(database_url: str, *, trace: bool) -> dict[str, float | int | bool]:
     """Stream the export through the view, reading and discarding every chunk."""
     _setup_django(database_url)
     from django.db import connection
@@ -167,17 +170,35 @@ def export(database_url: str, *, trace: bool) -> None:
     response.close()
     seconds = time.perf_counter() - started
     event = AuditEvent.objects.filter(action="export.engagements").latest("created_at")
+    figures: dict[str, float | int | bool] = {
+        "rows": event.after["rows"],
+        "complete": event.after["complete"],
+        "bytes": sent,
+        "chunks": chunks,
+        "seconds": seconds,
+    }
     if trace:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        print(f"tracemalloc peak during the export: {peak / 2**20:.1f} MiB ({seconds:.1f} s)")
+        figures["tracemalloc_peak_mib"] = peak / 2**20
+    else:
+        figures["rss_before_mib"] = baseline_kib / 1024
+        figures["rss_peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return figures
+
+
+def _print(figures: dict[str, float | int | bool]) -> None:
+    if "tracemalloc_peak_mib" in figures:
+        print(
+            f"tracemalloc peak during the export: {figures['tracemalloc_peak_mib']:.1f} MiB "
+            f"({figures['seconds']:.1f} s)"
+        )
         return
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"rows: {event.after['rows']} (complete={event.after['complete']})")
-    print(f"bytes: {sent:,} in {chunks} chunks")
-    print(f"seconds: {seconds:.2f}")
-    print(f"RSS before the export: {baseline_kib / 1024:.1f} MiB")
-    print(f"peak RSS of the process: {peak_kib / 1024:.1f} MiB")
+    print(f"rows: {figures['rows']} (complete={figures['complete']})")
+    print(f"bytes: {figures['bytes']:,} in {figures['chunks']} chunks")
+    print(f"seconds: {figures['seconds']:.2f}")
+    print(f"RSS before the export: {figures['rss_before_mib']:.1f} MiB")
+    print(f"peak RSS of the process: {figures['rss_peak_mib']:.1f} MiB")
 
 
 def _current_rss_kib() -> int:
@@ -191,11 +212,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--phase", choices=["all", "build", "export", "trace"], default="all")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     if args.phase == "build":
         build(args.database_url)
     elif args.phase in ("export", "trace"):
-        export(args.database_url, trace=args.phase == "trace")
+        figures = export(args.database_url, trace=args.phase == "trace")
+        if args.json:
+            print(json.dumps(figures))
+        else:
+            _print(figures)
     else:
         # Each phase in its own process, so the peak RSS is the export's own.
         for phase in ("build", "export", "trace"):

@@ -1,0 +1,52 @@
+"""The environment every benchmark process shares: production-like settings on loopback."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "coachdesk_bench_"
+
+
+def bench_env(*, database_url: str, cache_url: str) -> dict[str, str]:
+    """DEBUG off, plain HTTP on 127.0.0.1, emails discarded, no collectstatic needed.
+
+    One random secret per benchmark run, passed down to every child process, so
+    that sessions signed in by the bench process are accepted by the gunicorn
+    workers (the session auth hash is keyed with it).
+    """
+    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    env.setdefault("BENCH_SECRET_KEY", secrets.token_urlsafe(50))
+    env.update(
+        DATABASE_URL=database_url,
+        CACHE_URL=cache_url,
+        SECRET_KEY=env["BENCH_SECRET_KEY"],
+        EMAIL_URL="dummymail://",
+        ALLOWED_HOSTS="127.0.0.1,testserver",
+        SECURE_SSL_REDIRECT="false",
+        STATIC_MANIFEST="false",
+        LOG_LEVEL="ERROR",
+        DJANGO_SETTINGS_MODULE="config.settings",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def setup_django(*, database_url: str, cache_url: str) -> None:
+    """Configure this process with bench_env() and start Django."""
+    os.environ.update(bench_env(database_url=database_url, cache_url=cache_url))
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def current_rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
