@@ -17,9 +17,10 @@ every changelist for staff. Admin URLs that our code adds (imports, exports,
 the engagement's transition view) are where a missing admin_view wrapper would
 hide, so each of them must be listed in RULES like any other URL.
 
-POSTs run in a savepoint that is rolled back after each role; for every role that is not allowed to write, the row counts of every
-domain table (and the mutable state of engagements, sessions, coaches, ratings
-and users) must be unchanged.
+POSTs run in a savepoint that is rolled back after each role; for every role
+that is not allowed to write, the row counts of every domain table (and the
+mutable state of engagements, sessions, coaches, ratings and users) must be
+unchanged.
 """
 
 from __future__ import annotations
