@@ -49,7 +49,7 @@ from tests.security.world import World, build_world, count_changes, row_counts
 pytestmark = pytest.mark.django_db
 
 FUZZ = settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     derandomize=True,
     database=None,
