@@ -17,6 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from import_export import fields, resources
+from import_export.instance_loaders import BaseInstanceLoader
 from tablib import Dataset
 
 from accounts.models import Role, User, normalize_email
@@ -24,6 +25,14 @@ from accounts.services import invitation_send
 from engagements.models import Engagement, Program
 
 REQUIRED_COLUMNS = ("email", "full_name")
+
+
+class ParticipantByEmailLoader(BaseInstanceLoader):
+    """Existing accounts by lower-cased email, all loaded in before_import (one query
+    for the file rather than one per row)."""
+
+    def get_instance(self, row: dict[str, Any]) -> User | None:
+        return self.resource.existing.get(row["email"])
 
 
 class ParticipantImportResource(resources.ModelResource):
@@ -34,6 +43,7 @@ class ParticipantImportResource(resources.ModelResource):
         model = User
         fields = ("email", "full_name")
         import_id_fields = ("email",)
+        instance_loader_class = ParticipantByEmailLoader
         # django-import-export skips model validation unless asked (full_clean
         # catches, e.g., a name longer than the column) ...
         clean_model_instances = True
@@ -45,6 +55,8 @@ class ParticipantImportResource(resources.ModelResource):
         self.program = program
         self.actor = actor
         self.seen: dict[str, int] = {}
+        self.existing: dict[str, User] = {}
+        self.enrolled: set[int] = set()
         self.new_accounts = 0
         self.invited = 0
 
@@ -66,6 +78,13 @@ class ParticipantImportResource(resources.ModelResource):
                 f"missing: {', '.join(missing)}."
             )
         self.seen, self.new_accounts, self.invited = {}, 0, 0
+        emails = {normalize_email(str(value or "")) for value in dataset["email"]}
+        self.existing = {user.email: user for user in User.objects.filter(email__in=emails)}
+        self.enrolled = set(
+            Engagement.objects.filter(
+                program=self.program, participant__in=[u.pk for u in self.existing.values()]
+            ).values_list("participant_id", flat=True)
+        )
 
     def before_import_row(self, row: dict[str, Any], **kwargs: Any) -> None:
         row["email"] = normalize_email(str(row.get("email") or ""))
@@ -106,7 +125,7 @@ class ParticipantImportResource(resources.ModelResource):
             return f"This address belongs to a {user.get_role_display().lower()} account."
         if not user.is_active:
             return "This address belongs to a deactivated account."
-        if Engagement.objects.filter(participant=user, program=self.program).exists():
+        if user.pk in self.enrolled:
             return "This person is already enrolled in this program."
         return ""
 

@@ -58,6 +58,20 @@ MIDDLEWARE = [
     "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
+# The test configuration turns on django-zeal (a dev dependency, never installed
+# in production): any N+1 query pattern in a request or a test raises.
+if env.bool("ZEAL", default=False):
+    INSTALLED_APPS.append("zeal")
+    MIDDLEWARE.insert(0, "zeal.middleware.zeal_middleware")
+    ZEAL_RAISE = True
+    ZEAL_ALLOWLIST = [
+        # Engagements are read with .get() only to lock one row for a write
+        # (select_for_update in the services). The admin's actions apply to the
+        # selection one engagement at a time on purpose: each change is its own
+        # lock, compare-and-set and audit event.
+        {"model": "engagements.Engagement", "field": "get()"},
+    ]
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 

@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from import_export.admin import ExportMixin
 
+from coaches.models import CoachProfile
 from config.errors import DomainError
 from engagements import services
 from engagements.exports import EngagementExportResource, SessionExportResource
@@ -102,6 +103,12 @@ class ProgramAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     filter_horizontal = ["coaches"]
     readonly_fields = ["public_id"]
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """The coach pool lists every coach by name: fetch their users in the same query."""
+        if db_field.name == "coaches":
+            kwargs["queryset"] = CoachProfile.objects.select_related("user")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class EngagementCoachInline(admin.TabularInline):

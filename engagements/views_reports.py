@@ -6,7 +6,13 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -159,13 +165,18 @@ def export_sessions(request: HttpRequest) -> StreamingHttpResponse:
 # --- participant feedback -------------------------------------------------------------
 
 
-def _back(request: HttpRequest) -> str:
+def _back(request: HttpRequest) -> HttpResponseRedirect:
+    """Back to the page the form was on: a same-site path, else the home page.
+
+    Only a path is accepted: redirect() would read anything else, such as
+    "abc", as a view name and fail with a 500.
+    """
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return target
-    return "/"
+        return HttpResponseRedirect(target)
+    return HttpResponseRedirect("/")
 
 
 @require_POST
@@ -176,7 +187,7 @@ def rate_session(request: HttpRequest, public_id: UUID) -> HttpResponse:
     form = feedback.SessionRatingForm(request.POST)
     if not form.is_valid():
         messages.error(request, form.errors["score"][0])
-        return redirect(_back(request))
+        return _back(request)
     try:
         feedback.session_rate(
             participant=request.user, session=session, score=form.cleaned_data["score"]
@@ -188,7 +199,7 @@ def rate_session(request: HttpRequest, public_id: UUID) -> HttpResponse:
             request,
             f"Thank you: session {session.number} rated {form.cleaned_data['score']} out of 5.",
         )
-    return redirect(_back(request))
+    return _back(request)
 
 
 @require_http_methods(["GET", "POST"])

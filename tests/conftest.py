@@ -100,3 +100,44 @@ def program(db: None) -> Any:
 def admin_client_verified(client: Any, staff: Any) -> Any:
     """A client signed in as staff with a code-verified session, as the admin requires."""
     return login_verified(client, staff)
+
+
+@pytest.fixture(autouse=True)
+def _raise_on_n_plus_one() -> Any:
+    """Every test runs inside django-zeal: an N+1 query pattern raises NPlusOneError.
+
+    Requests get their own scope from zeal's middleware (settings, ZEAL=true), so
+    two requests in one test that each load a relation once are not mistaken for
+    an N+1; this context covers what tests call directly (services, commands).
+    Threads start without it (contextvars are per thread) except inside requests.
+    """
+    from zeal import zeal_context, zeal_ignore
+
+    # Tests read these rows again and again from their own helpers (each
+    # client.session is a Session.get(); sign-in tests re-read the code device);
+    # a request reads each of them once.
+    test_reads = [
+        {"model": "sessions.Session", "field": "get()"},
+        {"model": "accounts.EmailCodeDevice", "field": "get()"},
+    ]
+    with zeal_ignore(test_reads), zeal_context():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _command_is_a_unit_of_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each management command run gets its own django-zeal scope, as each request does.
+
+    A test that runs a command twice (idempotency) repeats whole runs, which is
+    not an N+1; an N+1 inside one run still raises.
+    """
+    from django.core.management.base import BaseCommand
+    from zeal import zeal_context
+
+    execute = BaseCommand.execute
+
+    def execute_in_own_scope(self: BaseCommand, *args: Any, **options: Any) -> Any:
+        with zeal_context():
+            return execute(self, *args, **options)
+
+    monkeypatch.setattr(BaseCommand, "execute", execute_in_own_scope)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from import_export.formats.base_formats import CSV
+from zeal import zeal_context
 
 from accounts.models import AuditEvent, Role, User
 from coaches.models import CoachProfile, Language, Specialty
@@ -43,7 +44,8 @@ def csv_text(*rows: dict[str, str], columns: tuple[str, ...] = COLUMNS) -> str:
 
 def run(*rows: dict[str, str], program=None, dry_run: bool = False, **kw):  # noqa: ANN001, ANN201
     resource = CoachImportResource(program=program)
-    result = resource.import_data(CSV().create_dataset(csv_text(*rows, **kw)), dry_run=dry_run)
+    with zeal_context():  # each import is one unit of work (django-zeal scope)
+        result = resource.import_data(CSV().create_dataset(csv_text(*rows, **kw)), dry_run=dry_run)
     return resource, result
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.template.loader import render_to_string
 from django.test import RequestFactory
+from zeal import zeal_context
 
 from accounts.models import AuditEvent, Role
 from engagements import feedback
@@ -135,11 +136,12 @@ def test_the_service_refuses_someone_elses_session(held) -> None:  # noqa: ANN00
 def render_partial(engagement, participant) -> str:  # noqa: ANN001
     request = RequestFactory().get("/")
     request.user = participant
-    sessions = list(feedback.rateable_sessions(engagement=engagement))
-    return "".join(
-        render_to_string("feedback/_rate_session.html", {"session": s}, request=request)
-        for s in sessions
-    )
+    with zeal_context():  # each render stands for one page view (django-zeal scope)
+        sessions = list(feedback.rateable_sessions(engagement=engagement))
+        return "".join(
+            render_to_string("feedback/_rate_session.html", {"session": s}, request=request)
+            for s in sessions
+        )
 
 
 def test_partial_offers_five_one_click_buttons_per_held_session(engagement, held, no_show) -> None:  # noqa: ANN001

@@ -102,9 +102,20 @@ class Command(BaseCommand):
                 capacity=8 + (i * 5) % 8,
                 accepting_new=i % 9 != 8,
             )
-            coach.specialties.set([specialties[(i + k * 3) % len(specialties)] for k in range(3)])
-            coach.languages.set([languages[0], languages[1 + i % (len(languages) - 1)]])
             coaches.append(coach)
+        # Their specialties and languages in two statements rather than two per coach.
+        CoachProfile.specialties.through.objects.bulk_create(
+            CoachProfile.specialties.through(
+                coachprofile=coach, specialty=specialties[(i + k * 3) % len(specialties)]
+            )
+            for i, coach in enumerate(coaches)
+            for k in range(3)
+        )
+        CoachProfile.languages.through.objects.bulk_create(
+            CoachProfile.languages.through(coachprofile=coach, language=language)
+            for i, coach in enumerate(coaches)
+            for language in {languages[0], languages[1 + i % (len(languages) - 1)]}
+        )
         return coaches
 
     def _engagements(
