@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 client_ip_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -79,3 +79,23 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = scrub(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
+
+
+class RejectNulBytesMiddleware:
+    """Answer 400 to any request whose query string holds a NUL.
+
+    PostgreSQL refuses NUL in text, so a crafted %00 reaching any filter
+    (the admin's list filters included) would otherwise surface as a 500.
+    Form fields are covered by Django's own NUL validator on CharField.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            return HttpResponseBadRequest("The request contains a NUL character.")
+        return self.get_response(request)

@@ -52,3 +52,11 @@ def test_log_lines_never_contain_an_email_address() -> None:
     entry = _format("code sent to %s", "Jane.Doe+x@Example.co.uk")
     assert "@" not in json.dumps(entry)
     assert "[email]" in entry["message"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["?status__exact=%00", "?q=a%00b", "?%00=1"])
+def test_a_nul_in_the_query_string_is_a_400_not_a_500(client, query: str) -> None:  # noqa: ANN001
+    response = client.get(f"/admin/engagements/engagement/{query}")
+    assert response.status_code == 400
+    assert b"NUL" in response.content
