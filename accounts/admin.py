@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV
 
+from accounts.admin_site import ReadOnlyAdminMixin
 from accounts.forms import ParticipantConfirmImportForm, ParticipantImportForm
 from accounts.models import AuditEvent, EmailCodeDevice, Role, User
 from accounts.resources import ParticipantImportResource
@@ -140,7 +141,7 @@ class EmailCodeDeviceAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only for everyone: the trail is evidence."""
 
     list_display = ["created_at", "action", "actor", "object_type", "object_id", "request_id"]
@@ -148,12 +149,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["action", "object_id", "actor__full_name", "actor__email", "request_id"]
     list_select_related = ["actor"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -29,3 +29,17 @@ class CoachdeskAdminSite(OTPAdminSite):
 
         response: HttpResponse = logout(request)
         return response
+
+
+class ReadOnlyAdminMixin:
+    """For records that are evidence (audit events, nudge runs): nobody adds,
+    changes or deletes them by hand, staff included."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

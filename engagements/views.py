@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from django.contrib import messages
 from django.db.models import Max, prefetch_related_objects
@@ -18,6 +20,7 @@ from coaches.models import CoachProfile
 from config.errors import DomainError
 from engagements import feedback
 from engagements.forms import SessionForm, StatusFilterForm
+from engagements.models import CoachingSession, Engagement
 from engagements.selectors import (
     coach_engagement_or_404,
     coach_engagements,
@@ -101,19 +104,15 @@ def coach_engagement(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
         program=engagement.program,
         today=_coach_today(coach),
     )
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                session = session_log(engagement=engagement, coach=coach, **form.cleaned_data)
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-                status = exc.http_status
-            else:
-                messages.success(request, f"Session {session.number} logged.")
-                return redirect("coach_engagement", public_id=engagement.public_id)
-        else:
-            status = 400
+    done, status = _submit_session_form(
+        request,
+        form,
+        engagement=engagement,
+        save=lambda data: session_log(engagement=engagement, coach=coach, **data),
+        verb="logged",
+    )
+    if done is not None:
+        return done
     sessions = list(engagement.sessions.order_by("number"))
     latest = sessions[-1] if sessions else None
     correctable = latest is not None and session_can_be_corrected(
@@ -155,18 +154,40 @@ def coach_session_edit(
         program=engagement.program,
         today=_coach_today(coach),
     )
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                session_correct(session=session, coach=coach, **form.cleaned_data)
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-                status = exc.http_status
-            else:
-                messages.success(request, f"Session {session.number} corrected.")
-                return redirect("coach_engagement", public_id=engagement.public_id)
-        else:
-            status = 400
+    done, status = _submit_session_form(
+        request,
+        form,
+        engagement=engagement,
+        save=lambda data: session_correct(session=session, coach=coach, **data),
+        verb="corrected",
+    )
+    if done is not None:
+        return done
     context = {"coach": coach, "engagement": engagement, "session": session, "form": form}
     return render(request, "engagements/coach_session_edit.html", context, status=status)
+
+
+def _submit_session_form(
+    request: HttpRequest,
+    form: SessionForm,
+    *,
+    engagement: Engagement,
+    save: Callable[[dict[str, Any]], CoachingSession],
+    verb: str,
+) -> tuple[HttpResponse | None, int]:
+    """On a valid POST, save and redirect to the engagement; else the status to re-render with.
+
+    Domain refusals (on hold, completed, window closed...) become a form error
+    with the error's own HTTP status, so nothing is written and the coach sees why.
+    """
+    if request.method != "POST":
+        return None, 200
+    if not form.is_valid():
+        return None, 400
+    try:
+        session = save(form.cleaned_data)
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return None, exc.http_status
+    messages.success(request, f"Session {session.number} {verb}.")
+    return redirect("coach_engagement", public_id=engagement.public_id), 200

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from accounts.admin_site import ReadOnlyAdminMixin
 from nudges.models import NudgeFlag, NudgeRun
 
 
@@ -38,7 +39,7 @@ class NudgeFlagAdmin(admin.ModelAdmin):
 
 
 @admin.register(NudgeRun)
-class NudgeRunAdmin(admin.ModelAdmin):
+class NudgeRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every run_nudges invocation, as recorded by the run itself: read-only."""
 
     list_display = [
@@ -55,12 +56,3 @@ class NudgeRunAdmin(admin.ModelAdmin):
     list_filter = ["outcome", "forced", "dry_run"]
     readonly_fields = [f.name for f in NudgeRun._meta.fields]
     date_hierarchy = "started_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
