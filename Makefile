@@ -4,7 +4,7 @@
 demo:  ## Start the demo site on SQLite with demo data at http://127.0.0.1:8000
 	@scripts/demo.sh
 
-test:  ## Everything CI checks: lint, format, migrations, deploy check, tests
+test:  ## Everything CI checks: lint, format, types, migrations, deploy check, tests
 	@scripts/test.sh
 
 setup:  ## Install the toolchain and dependencies only

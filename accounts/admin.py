@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -9,6 +9,7 @@ from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV
 
 from accounts.admin_site import ReadOnlyAdminMixin
+from accounts.decorators import AuthenticatedHttpRequest
 from accounts.forms import ParticipantConfirmImportForm, ParticipantImportForm
 from accounts.models import AuditEvent, EmailCodeDevice, Role, User
 from accounts.resources import ParticipantImportResource
@@ -68,12 +69,15 @@ class UserAdmin(ImportMixin, admin.ModelAdmin):
         if change and not obj.is_active and form.initial.get("is_active", True):
             obj.is_active = True
             super().save_model(request, obj, form, change)
-            user_deactivate(user=obj, actor=request.user)
+            # The admin site admits only signed-in staff.
+            user_deactivate(user=obj, actor=cast(User, request.user))
             return
         super().save_model(request, obj, form, change)
 
     @admin.action(description="Resend invitation")
-    def resend_invitation(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+    def resend_invitation(
+        self, request: AuthenticatedHttpRequest, queryset: QuerySet[User]
+    ) -> None:
         engagements = Engagement.objects.filter(
             participant__in=queryset.filter(role=Role.PARTICIPANT, is_active=True),
             status=Status.INVITED,
@@ -86,7 +90,7 @@ class UserAdmin(ImportMixin, admin.ModelAdmin):
         _report(self, request, len(sent_to), "invitation(s) resent", refused, "no open invitation")
 
     @admin.action(description="Unlock sign-in")
-    def unlock_sign_in(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+    def unlock_sign_in(self, request: AuthenticatedHttpRequest, queryset: QuerySet[User]) -> None:
         done = refused = 0
         for user in queryset:
             if signin_unlock(user=user, actor=request.user):
@@ -96,7 +100,7 @@ class UserAdmin(ImportMixin, admin.ModelAdmin):
         _report(self, request, done, "account(s) unlocked", refused, "not locked")
 
     @admin.action(description="Deactivate (signs them out everywhere)")
-    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+    def deactivate(self, request: AuthenticatedHttpRequest, queryset: QuerySet[User]) -> None:
         done = refused = 0
         for user in queryset:
             if user.pk == request.user.pk:
@@ -123,15 +127,15 @@ class EmailCodeDeviceAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["user"]
     search_fields = ["user__full_name", "user__email"]
-    fields = [
+    # A tuple: the stubs type `fields` as a list of str-or-group, which list[str] is not.
+    fields = readonly_fields = (
         "user",
         "throttling_failure_count",
         "throttling_failure_timestamp",
         "valid_until",
         "last_used_at",
         "created_at",
-    ]
-    readonly_fields = fields
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

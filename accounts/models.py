@@ -40,7 +40,9 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-class User(AbstractBaseUser):
+# django-otp ships no types, so EmailCodeDevice's manager (from its Device base)
+# is unknown and the plugin cannot type the reverse accessor emailcodedevice_set.
+class User(AbstractBaseUser):  # type: ignore[django-manager-missing]
     """Email is the username, unique whatever its case; nobody has a password."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

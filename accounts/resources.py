@@ -12,7 +12,7 @@ written unless every row is valid.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -60,7 +60,7 @@ class ParticipantImportResource(resources.ModelResource):
         self.new_accounts = 0
         self.invited = 0
 
-    def import_data(  # type: ignore[override]
+    def import_data(
         self, dataset: Dataset, dry_run: bool = False, raise_errors: bool = False, **kwargs: Any
     ) -> Any:
         """... and keeps the valid rows when others fail unless told to roll back: always do."""
@@ -136,7 +136,9 @@ class ParticipantImportResource(resources.ModelResource):
 
     def after_save_instance(self, instance: User, row: dict[str, Any], **kwargs: Any) -> None:
         """Enrol the participant (in `invited`) and queue the invitation email."""
-        engagement = Engagement.objects.create(participant=instance, program=self.program)
+        # before_import refused an import without a program.
+        program = cast(Program, self.program)
+        engagement = Engagement.objects.create(participant=instance, program=program)
         invitation_send(engagement=engagement, actor=self.actor)
         self.invited += 1
 

@@ -118,7 +118,7 @@ def login_code_verify(*, email: str, code: str) -> EmailCodeDevice:
             else:
                 _record_failure(device)
                 if device.is_locked_out:
-                    locked_until = device.verify_is_allowed()[1]["locked_until"]  # type: ignore[index]
+                    locked_until = device.verify_is_allowed()[1]["locked_until"]
     if locked_until is not None:
         raise SignInLocked(locked_until)
     raise CodeRejected()
@@ -201,13 +201,14 @@ def invitation_send(*, engagement: Engagement, actor: User | None) -> None:
     )
 
 
-ROLE_HOMES = {
+# Keyed by Role; looked up with User.role, a plain str.
+ROLE_HOMES: dict[str, str] = {
     Role.PARTICIPANT: "/",
     Role.COACH: "/coach/",
     Role.SPONSOR: "/sponsor/",
     Role.STAFF: "/ops/",
 }
-SESSION_SECONDS = {
+SESSION_SECONDS: dict[str, int] = {
     Role.PARTICIPANT: 30 * 24 * 60 * 60,
     Role.COACH: 30 * 60,
     Role.SPONSOR: 30 * 60,

@@ -336,7 +336,7 @@ class _Writer:
 
     def write_sessions(self, engagements: list[dict[str, Any]]) -> None:
         """Weekly sessions up to last_session_on; a few no-shows and late cancellations."""
-        rated: list[tuple[int, int, datetime]] = []
+        rated: list[tuple[int, int, datetime | None]] = []
 
         def rows() -> Iterator[tuple[Any, ...]]:
             sid = 0

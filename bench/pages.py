@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import import_module
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -80,8 +80,14 @@ def bench_pages() -> list[Page]:
         .distinct()
         .order_by("pk")
     )
+    # Each coach was chosen for having an engagement in progress.
     engagements = [
-        Engagement.objects.filter(coach=coach, status=Status.IN_PROGRESS).order_by("pk").first()
+        cast(
+            Engagement,
+            Engagement.objects.filter(coach=coach, status=Status.IN_PROGRESS)
+            .order_by("pk")
+            .first(),
+        )
         for coach in coaches
     ]
     staff = list(User.objects.filter(role=Role.STAFF).order_by("pk"))

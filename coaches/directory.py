@@ -14,6 +14,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -22,6 +23,9 @@ from django.utils import timezone
 from accounts.models import User
 from coaches.models import CoachProfile
 from engagements.models import ACTIVE_STATUSES, Engagement, Program
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 PAGE_SIZE = 3
 MAX_EXCLUDES = 3
@@ -51,11 +55,15 @@ def active_engagement_count() -> Coalesce:
     return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
 
 
-def coaches_with_active_count() -> QuerySet[CoachProfile]:
+class ActiveCount(TypedDict):
+    active_count: int
+
+
+def coaches_with_active_count() -> QuerySet[WithAnnotations[CoachProfile, ActiveCount]]:
     return CoachProfile.objects.annotate(active_count=active_engagement_count())
 
 
-def available_coaches(*, program: Program) -> QuerySet[CoachProfile]:
+def available_coaches(*, program: Program) -> QuerySet[WithAnnotations[CoachProfile, ActiveCount]]:
     """The program's pool less coaches who are inactive, not accepting or at capacity."""
     return coaches_with_active_count().filter(
         programs=program,

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -23,10 +23,11 @@ class DirectoryFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         languages = Language.objects.filter(coaches__in=pool.values("pk")).distinct()
         specialties = Specialty.objects.filter(coaches__in=pool.values("pk")).distinct()
-        self.fields["language"].choices = [("", "Any language")] + [
+        # Declared above as ChoiceFields; `fields` is typed as plain Field.
+        cast(forms.ChoiceField, self.fields["language"]).choices = [("", "Any language")] + [
             (language.code, language.name) for language in languages
         ]
-        self.fields["specialty"].choices = [("", "Any specialty")] + [
+        cast(forms.ChoiceField, self.fields["specialty"]).choices = [("", "Any specialty")] + [
             (str(specialty.pk), specialty.name) for specialty in specialties
         ]
 

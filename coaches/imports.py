@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.conf.locale import LANG_INFO
 from django.db import transaction
+from django.db.models import Model
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -100,7 +101,8 @@ def _union(sets: Iterable[frozenset[str]]) -> set[str]:
 
 
 def _write_users(rows: Sequence[CoachImportRow]) -> None:
-    new_users, renamed = [], []
+    new_users: list[User] = []
+    renamed: list[User] = []
     for row in rows:
         user = row.profile.user
         if user.pk is None:
@@ -167,17 +169,18 @@ def _specialties(names: set[str], summary: CoachImportSummary) -> dict[str, int]
     return known
 
 
-def _replace_links(through: type, target: str, wanted: dict[int, set[int]]) -> None:
+def _replace_links(through: type[Model], target: str, wanted: dict[int, set[int]]) -> None:
     """Make each profile's links equal to `wanted`, touching only profiles that differ."""
     profile_ids = list(wanted)
     current: dict[int, set[int]] = {pk: set() for pk in profile_ids}
-    links = through.objects.filter(coachprofile_id__in=profile_ids)
+    # _default_manager: the auto-created through model's `objects`, which the stubs cannot see.
+    links = through._default_manager.filter(coachprofile_id__in=profile_ids)
     for profile_id, target_id in links.values_list("coachprofile_id", target):
         current[profile_id].add(target_id)
     # A profile that loses a link has all its links rewritten: one DELETE in all.
     stale = [pk for pk in profile_ids if current[pk] - wanted[pk]]
     if stale:
-        through.objects.filter(coachprofile_id__in=stale).delete()
+        through._default_manager.filter(coachprofile_id__in=stale).delete()
         for pk in stale:
             current[pk] = set()
     additions = [
@@ -185,7 +188,7 @@ def _replace_links(through: type, target: str, wanted: dict[int, set[int]]) -> N
         for pk in profile_ids
         for target_id in sorted(wanted[pk] - current[pk])
     ]
-    through.objects.bulk_create(additions, batch_size=BATCH)
+    through._default_manager.bulk_create(additions, batch_size=BATCH)
 
 
 def _add_to_pool(program: Program, profile_ids: list[int]) -> int:

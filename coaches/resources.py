@@ -10,7 +10,7 @@ whole import back (`rollback_on_validation_errors`, forced on in import_data).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -31,6 +31,9 @@ from coaches.imports import (
 from coaches.models import CoachProfile, Specialty
 from engagements.models import Program
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 COLUMNS = (
     "email",
     "full_name",
@@ -45,7 +48,21 @@ COLUMNS = (
 )
 # Error keys are resource attributes; people know the columns.
 COLUMN_FOR_ATTRIBUTE = {"language_codes": "languages", "specialty_names": "specialties"}
-SPECIALTY_MAX = Specialty._meta.get_field("name").max_length
+# A CharField always has a max_length.
+SPECIALTY_MAX = cast(int, Specialty._meta.get_field("name").max_length)
+
+
+class ImportedColumns(TypedDict):
+    """The row's values that the resource's fields set on the profile beside its own."""
+
+    email: str
+    full_name: str
+    language_codes: frozenset[str]
+    specialty_names: frozenset[str]
+
+
+# A profile as the import sees it: the model plus the columns above.
+type ImportedCoach = WithAnnotations[CoachProfile, ImportedColumns]
 
 
 def _text(value: Any) -> str:
@@ -242,7 +259,7 @@ class CoachImportResource(resources.ModelResource):
                 self.program.coaches.filter(pk__in=self.snapshots).values_list("pk", flat=True)
             )
 
-    def import_instance(self, instance: CoachProfile, row: dict[str, Any], **kwargs: Any) -> None:
+    def import_instance(self, instance: ImportedCoach, row: dict[str, Any], **kwargs: Any) -> None:
         errors: dict[str, Any] = {}
         try:
             super().import_instance(instance, row, **kwargs)
@@ -270,7 +287,7 @@ class CoachImportResource(resources.ModelResource):
 
     def skip_row(
         self,
-        instance: CoachProfile,
+        instance: ImportedCoach,
         original: Any,
         row: dict[str, Any],
         import_validation_errors: Any = None,
@@ -281,7 +298,7 @@ class CoachImportResource(resources.ModelResource):
         in_pool = self.program is None or instance.pk in self.pool_ids
         return in_pool and not self._changes(instance)
 
-    def _changes(self, instance: CoachProfile) -> set[str]:
+    def _changes(self, instance: ImportedCoach) -> set[str]:
         """What the row changes on an existing coach, compared with the database."""
         state = {
             **{name: getattr(instance, name) for name in PROFILE_FIELDS},
@@ -306,7 +323,7 @@ class CoachImportResource(resources.ModelResource):
         savepoint): the only one, capacity >= 0, is the field's own validator here
         and still guards the bulk write.
         """
-        errors = dict(import_validation_errors or {})
+        errors: dict[str, Any] = dict(import_validation_errors or {})
         if self._meta.clean_model_instances:
             try:
                 instance.full_clean(
@@ -320,7 +337,7 @@ class CoachImportResource(resources.ModelResource):
             )
 
     def save_instance(
-        self, instance: CoachProfile, is_create: bool, row: dict[str, Any], **kwargs: Any
+        self, instance: ImportedCoach, is_create: bool, row: dict[str, Any], **kwargs: Any
     ) -> None:
         self.pending.append(
             CoachImportRow(

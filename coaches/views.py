@@ -5,12 +5,12 @@ from collections.abc import Sequence
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.audit import audit_record
-from accounts.decorators import role_required
+from accounts.decorators import AuthenticatedHttpRequest, role_required
 from accounts.models import Role
 from coaches.directory import available_coaches, directory_page, participant_current_engagement
 from coaches.forms import BadExclude, CoachProfileForm, DirectoryFilterForm, parse_excludes
@@ -21,7 +21,7 @@ from config.errors import DomainError
 
 @role_required(Role.PARTICIPANT)
 @require_GET
-def directory(request: HttpRequest) -> HttpResponse:
+def directory(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Three coaches from the participant's pool, in the participant's own order."""
     try:
         exclude = parse_excludes(request.GET.getlist("exclude"))
@@ -32,7 +32,7 @@ def directory(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.PARTICIPANT)
 @require_POST
-def select(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def select(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Choose a coach; a refusal shows the directory again with the reason (409)."""
     engagement = participant_current_engagement(participant=request.user)
     pool = (
@@ -50,7 +50,7 @@ def select(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
 
 def _render_directory(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     *,
     exclude: Sequence[uuid.UUID] = (),
     error: DomainError | None = None,
@@ -78,7 +78,7 @@ def _render_directory(
 
 @role_required(Role.COACH)
 @require_http_methods(["GET", "POST"])
-def profile_edit(request: HttpRequest) -> HttpResponse:
+def profile_edit(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A coach edits their own profile (never their capacity)."""
     profile = get_object_or_404(CoachProfile, user=request.user)
     form = CoachProfileForm(request.POST or None, request.FILES or None, instance=profile)

@@ -117,7 +117,7 @@ class EngagementCoachInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ["coach", "assigned_at", "released_at"]
 
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request: HttpRequest, obj: Engagement | None = None) -> bool:
         return False
 
 
@@ -155,7 +155,7 @@ class EngagementAdmin(ExportMixin, admin.ModelAdmin):
     actions = ["release_coach", "put_on_hold", "resume", "cancel", "complete_early"]
     change_form_template = "admin/engagements/engagement/change_form.html"
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     # Every transition goes through the services, one engagement at a time, and
@@ -316,8 +316,15 @@ class CoachingSessionAdmin(ExportMixin, admin.ModelAdmin):
     list_filter = ["outcome"]
     list_select_related = ["engagement__participant", "engagement__program"]
     search_fields = ["engagement__participant__full_name"]
-    fields = ["engagement", "coach", "number", "held_on", "duration_minutes", "outcome"]
-    readonly_fields = fields
+    # A tuple: the stubs type `fields` as a list of str-or-group, which list[str] is not.
+    fields = readonly_fields = (
+        "engagement",
+        "coach",
+        "number",
+        "held_on",
+        "duration_minutes",
+        "outcome",
+    )
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

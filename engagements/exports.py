@@ -19,7 +19,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -28,6 +28,9 @@ from import_export import fields, resources, widgets
 from accounts.audit import audit_record
 from engagements.models import CoachingSession, Engagement, Outcome, Program, Status
 from nudges.models import NudgeFlag
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_SIZE = 2000  # rows fetched per round trip of the server-side cursor
@@ -127,7 +130,14 @@ def _open_flags() -> Subquery:
     )
 
 
-def with_export_counts(queryset: QuerySet[Engagement]) -> QuerySet[Engagement]:
+class ExportCounts(TypedDict):
+    held_sessions: int
+    open_flag_count: int
+
+
+def with_export_counts(
+    queryset: QuerySet[Engagement],
+) -> QuerySet[WithAnnotations[Engagement, ExportCounts]]:
     """Annotate held sessions and open flags as subqueries (no per-row queries)."""
     return queryset.annotate(
         held_sessions=Coalesce(_held_sessions(), Value(0)),

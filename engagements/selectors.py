@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 
@@ -29,7 +31,7 @@ def coach_engagements(*, coach: CoachProfile, status: str = "") -> QuerySet[Enga
     return engagements
 
 
-def coach_engagement_or_404(*, coach: CoachProfile, public_id: str) -> Engagement:
+def coach_engagement_or_404(*, coach: CoachProfile, public_id: uuid.UUID) -> Engagement:
     """One of the coach's engagements; anybody else's is a 404, never a 403."""
     return get_object_or_404(
         Engagement.objects.select_related("participant", "program"),
@@ -39,7 +41,7 @@ def coach_engagement_or_404(*, coach: CoachProfile, public_id: str) -> Engagemen
 
 
 def coach_session_or_404(
-    *, coach: CoachProfile, engagement: Engagement, public_id: str
+    *, coach: CoachProfile, engagement: Engagement, public_id: uuid.UUID
 ) -> CoachingSession:
     """A session of the coach's engagement that this coach logged."""
     return get_object_or_404(

@@ -13,8 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.decorators import role_required
-from accounts.models import Role
+from accounts.decorators import AuthenticatedHttpRequest, role_required
+from accounts.models import Role, User
 from coaches.directory import participant_current_engagement
 from coaches.models import CoachProfile
 from config.errors import DomainError
@@ -40,12 +40,12 @@ def home(request: HttpRequest) -> HttpResponse:
     """The landing page for visitors; a participant's own page; a pointer for other roles."""
     user = request.user
     if user.is_authenticated and user.role == Role.PARTICIPANT:
-        return _participant_home(request)
+        return _participant_home(request, user)
     return render(request, "engagements/home.html")
 
 
-def _participant_home(request: HttpRequest) -> HttpResponse:
-    engagement = participant_current_engagement(participant=request.user)
+def _participant_home(request: HttpRequest, participant: User) -> HttpResponse:
+    engagement = participant_current_engagement(participant=participant)
     context: dict[str, object] = {"engagement": engagement}
     if engagement is not None and engagement.coach is not None:
         prefetch_related_objects([engagement.coach], "specialties", "languages")
@@ -65,7 +65,7 @@ def _participant_home(request: HttpRequest) -> HttpResponse:
 # --- The coach's workspace ---------------------------------------------------
 
 
-def _coach(request: HttpRequest) -> CoachProfile:
+def _coach(request: AuthenticatedHttpRequest) -> CoachProfile:
     """The signed-in coach's profile; a coach account without one sees 404s."""
     return get_object_or_404(CoachProfile, user=request.user)
 
@@ -76,7 +76,7 @@ def _coach_today(coach: CoachProfile) -> date:
 
 @role_required(Role.COACH)
 @require_GET
-def coach_workspace(request: HttpRequest) -> HttpResponse:
+def coach_workspace(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The coach's engagements, active first, optionally filtered by status."""
     coach = _coach(request)
     form = StatusFilterForm(request.GET)
@@ -95,7 +95,7 @@ def coach_workspace(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.COACH)
 @require_http_methods(["GET", "POST"])
-def coach_engagement(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def coach_engagement(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """One engagement: participant, program, session history and the session log form."""
     coach = _coach(request)
     engagement = coach_engagement_or_404(coach=coach, public_id=public_id)
@@ -132,7 +132,7 @@ def coach_engagement(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
 @role_required(Role.COACH)
 @require_http_methods(["GET", "POST"])
 def coach_session_edit(
-    request: HttpRequest, public_id: uuid.UUID, session_id: uuid.UUID
+    request: AuthenticatedHttpRequest, public_id: uuid.UUID, session_id: uuid.UUID
 ) -> HttpResponse:
     """Correct the engagement's most recent session (its coach, within 7 days)."""
     coach = _coach(request)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -19,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.audit import audit_record
-from accounts.decorators import role_required
+from accounts.decorators import AuthenticatedHttpRequest, role_required
 from accounts.models import Role, User
 from config.errors import DomainError
 from config.observability import client_ip_var, request_id_var
@@ -37,7 +39,7 @@ def _sponsor_programs(user: User) -> QuerySet[Program]:
 
 @require_GET
 @role_required(Role.STAFF)
-def staff_programs(request: HttpRequest) -> HttpResponse:
+def staff_programs(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Every program with its participant count and program-level averages."""
     programs = programs_overview(programs=Program.objects.all())
     return render(request, "reports/programs.html", {"programs": programs})
@@ -45,7 +47,7 @@ def staff_programs(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @role_required(Role.STAFF)
-def staff_program_report(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def staff_program_report(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
     program = get_object_or_404(Program.objects.select_related("organization"), public_id=public_id)
     report = program_report(program=program, with_staff_detail=True)
     return _render_report(request, report, staff_view=True)
@@ -53,7 +55,7 @@ def staff_program_report(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @require_GET
 @role_required(Role.SPONSOR)
-def sponsor_home(request: HttpRequest) -> HttpResponse:
+def sponsor_home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The sponsor's programs, with program-level figures only."""
     programs = programs_overview(programs=_sponsor_programs(request.user))
     return render(request, "reports/sponsor_home.html", {"programs": programs})
@@ -61,7 +63,7 @@ def sponsor_home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @role_required(Role.SPONSOR)
-def sponsor_program_report(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def sponsor_program_report(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
     program = get_object_or_404(
         _sponsor_programs(request.user).select_related("organization"), public_id=public_id
     )
@@ -100,7 +102,12 @@ def _export_program(request: HttpRequest) -> Program | None:
 
 
 def _streamed_csv(
-    request: HttpRequest, *, kind: str, header: list[str], rows: object, program: Program | None
+    request: AuthenticatedHttpRequest,
+    *,
+    kind: str,
+    header: list[str],
+    rows: Iterable[Sequence[Any]],
+    program: Program | None,
 ) -> StreamingHttpResponse:
     """Stream the rows; the audit event is written when the stream ends.
 
@@ -121,14 +128,14 @@ def _streamed_csv(
             audit_record(
                 action=f"export.{kind}",
                 obj=program,
-                actor=actor,  # type: ignore[arg-type]
+                actor=actor,
                 after={"rows": count, "complete": complete},
             )
         finally:
             request_id_var.reset(id_token)
             client_ip_var.reset(ip_token)
 
-    stream = exports.csv_stream(header=header, rows=rows, on_finish=on_finish)  # type: ignore[arg-type]
+    stream = exports.csv_stream(header=header, rows=rows, on_finish=on_finish)
     response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="coachdesk-{kind}-{stamp}.csv"'
@@ -138,7 +145,7 @@ def _streamed_csv(
 
 @require_GET
 @role_required(Role.STAFF)
-def export_engagements(request: HttpRequest) -> StreamingHttpResponse:
+def export_engagements(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     program = _export_program(request)
     return _streamed_csv(
         request,
@@ -151,7 +158,7 @@ def export_engagements(request: HttpRequest) -> StreamingHttpResponse:
 
 @require_GET
 @role_required(Role.STAFF)
-def export_sessions(request: HttpRequest) -> StreamingHttpResponse:
+def export_sessions(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     program = _export_program(request)
     return _streamed_csv(
         request,
@@ -181,12 +188,13 @@ def _back(request: HttpRequest) -> HttpResponseRedirect:
 
 @require_POST
 @role_required(Role.PARTICIPANT)
-def rate_session(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def rate_session(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
     """One click: rate a held session of one's own engagement 1-5 (or change it for 7 days)."""
     session = feedback.participant_session(participant=request.user, public_id=public_id)
     form = feedback.SessionRatingForm(request.POST)
     if not form.is_valid():
-        messages.error(request, form.errors["score"][0])
+        # ErrorList indexing returns the message text (the stubs also allow a ValidationError).
+        messages.error(request, str(form.errors["score"][0]))
         return _back(request)
     try:
         feedback.session_rate(
@@ -204,7 +212,7 @@ def rate_session(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @role_required(Role.PARTICIPANT)
-def closing_survey(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def closing_survey(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
     """The closing survey of a completed engagement, answered once."""
     engagement = feedback.participant_engagement(participant=request.user, public_id=public_id)
     blocked: DomainError | None = None

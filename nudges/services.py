@@ -120,7 +120,7 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
-def flag_conditions(*, program: Program, today: date, prefix: str = "") -> dict[str, Q]:
+def flag_conditions(*, program: Program, today: date, prefix: str = "") -> dict[FlagKind, Q]:
     """The four rules as conditions on an engagement (reached through `prefix`), by kind.
 
     Days are calendar days: with a threshold of 7, something dated 7 days before

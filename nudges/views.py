@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from django.core.paginator import Paginator
+from typing import Any
+
+from django.core.paginator import Page, Paginator
 from django.db.models import BooleanField, Case, Count, F, Min, Prefetch, Value, When
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.decorators import role_required
+from accounts.decorators import AuthenticatedHttpRequest, role_required
 from accounts.models import Role
 from coaches.directory import active_engagement_count
 from coaches.models import CoachProfile
@@ -18,7 +20,7 @@ COACHES_PER_PAGE = 50
 
 
 @role_required(Role.STAFF)
-def ops_dashboard(request: HttpRequest) -> HttpResponse:
+def ops_dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Open flags by kind and program, flagged engagements, coach capacity, the last run."""
     open_flags = NudgeFlag.objects.filter(resolved_at__isnull=True)
     summary = [
@@ -37,7 +39,8 @@ def ops_dashboard(request: HttpRequest) -> HttpResponse:
         .annotate(oldest=Min("raised_at"))
         .order_by("oldest", "engagement_id")
     )
-    page = Paginator(oldest_first, FLAGGED_PER_PAGE).get_page(request.GET.get("page"))
+    # Page[Any]: its rows are replaced by the engagements they name, below.
+    page: Page[Any] = Paginator(oldest_first, FLAGGED_PER_PAGE).get_page(request.GET.get("page"))
     ids = [row["engagement_id"] for row in page.object_list]
     engagements = (
         Engagement.objects.select_related("participant", "program", "coach__user")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from import_export.formats.base_formats import CSV
 
+from coaches.imports import CoachImportSummary
 from coaches.resources import COLUMNS, CoachImportResource
 from engagements.models import Program
 
@@ -78,10 +79,12 @@ class Command(BaseCommand):
                 "nothing was imported."
             )
         totals = result.totals
+        # after_import sets the summary when every row is valid, as they are here.
+        summary = cast(CoachImportSummary, resource.summary)
         self.stdout.write(
             f"{result.total_rows} rows checked in {elapsed:.1f}s: {totals['new']} new, "
             f"{totals['update']} updated, {totals['skip']} unchanged"
-            + (f"; {resource.summary.added_to_pool} added to {program}'s pool" if program else "")
+            + (f"; {summary.added_to_pool} added to {program}'s pool" if program else "")
             + "."
         )
         if options["dry_run"]:
