@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -304,10 +303,6 @@ class CoachingSession(models.Model):
 
     def __str__(self) -> str:
         return f"Session {self.number} of {self.engagement}"
-
-    @property
-    def date(self) -> date:
-        return self.held_on
 
 
 class SessionRating(models.Model):

@@ -45,10 +45,6 @@ class NudgeFlag(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.engagement_id}"
 
-    @property
-    def is_open(self) -> bool:
-        return self.resolved_at is None
-
 
 class NudgeRun(models.Model):
     """One invocation of run_nudges: when, for which day, what it did and how it ended."""
