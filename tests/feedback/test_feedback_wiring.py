@@ -7,6 +7,7 @@ import pytest
 from engagements import services
 from engagements.models import Outcome, Status
 from tests import factories
+from tests.signin import SESSION_SAVE_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +55,39 @@ def test_coach_workspace_shows_the_coach_their_own_averages(client) -> None:  # 
     body = client.get("/coach/").content.decode()
     assert "Your feedback" in body
     assert "Average session rating" in body
+
+
+@pytest.mark.parametrize("count", [1, 6])
+@pytest.mark.parametrize("status", [Status.IN_PROGRESS, Status.COMPLETED])
+def test_participant_home_with_feedback_costs_the_same_for_any_number_of_sessions(
+    client,  # noqa: ANN001
+    django_assert_num_queries,  # noqa: ANN001
+    count: int,
+    status: Status,
+) -> None:
+    coach = factories.CoachFactory()
+    # The last session of the allotment completes the engagement.
+    allotment = count if status == Status.COMPLETED else count + 1
+    engagement = factories.engagement_with_coach(
+        coach=coach, program=factories.ProgramFactory(sessions_per_engagement=allotment)
+    )
+    for _ in range(count):
+        services.session_log(
+            engagement=engagement,
+            coach=coach,
+            held_on=engagement.program.starts_on,
+            duration_minutes=60,
+            outcome=Outcome.HELD,
+            notes="",
+        )
+    engagement.refresh_from_db()
+    assert engagement.status == status
+    client.force_login(engagement.participant)
+    # session, user, current engagement with program and coach, the coach's
+    # specialties and languages (2), session history, rateable sessions, and on a
+    # completed engagement whether the closing survey is answered; then the
+    # sliding-expiry session save.
+    expected = 7 + (status == Status.COMPLETED) + SESSION_SAVE_QUERIES
+    with django_assert_num_queries(expected):
+        body = client.get("/").content.decode()
+    assert body.count("How useful was session") == count
