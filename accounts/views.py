@@ -8,7 +8,6 @@ import django_otp
 from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -17,6 +16,7 @@ from django_ratelimit.decorators import ratelimit
 from accounts.audit import audit_record
 from accounts.forms import CodeForm, EmailForm
 from accounts.models import User
+from accounts.redirects import safe_next
 from accounts.services import (
     ROLE_HOMES,
     SESSION_SECONDS,
@@ -51,17 +51,6 @@ def ratelimit_email_key(group: str, request: HttpRequest) -> str:
 def ratelimited(request: HttpRequest, exception: Exception) -> HttpResponse:
     """RATELIMIT_VIEW: a 429 with a page a person understands."""
     return render(request, "accounts/ratelimited.html", status=429)
-
-
-def safe_next(request: HttpRequest, candidate: str | None) -> str:
-    """A same-site path to continue to, or "" (no open redirects)."""
-    if not candidate or not candidate.startswith("/"):
-        return ""
-    if url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts=set(), require_https=request.is_secure()
-    ):
-        return candidate
-    return ""
 
 
 @sensitive_post_parameters("email")

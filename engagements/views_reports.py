@@ -17,12 +17,12 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.audit import audit_record
 from accounts.decorators import AuthenticatedHttpRequest, role_required
 from accounts.models import Role, User
+from accounts.redirects import safe_next
 from config.errors import DomainError
 from config.observability import client_ip_var, request_id_var
 from engagements import exports, feedback
@@ -173,17 +173,8 @@ def export_sessions(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
 
 
 def _back(request: HttpRequest) -> HttpResponseRedirect:
-    """Back to the page the form was on: a same-site path, else the home page.
-
-    Only a path is accepted: redirect() would read anything else, such as
-    "abc", as a view name and fail with a 500.
-    """
-    target = request.POST.get("next", "")
-    if target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return HttpResponseRedirect(target)
-    return HttpResponseRedirect("/")
+    """Back to the page the form was on (a same-site path), else the home page."""
+    return HttpResponseRedirect(safe_next(request, request.POST.get("next")) or "/")
 
 
 @require_POST

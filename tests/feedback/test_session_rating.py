@@ -12,6 +12,7 @@ from zeal import zeal_context
 from accounts.models import AuditEvent, Role
 from engagements import feedback
 from engagements.models import SessionRating
+from tests.accounts.test_redirects import OFF_SITE
 from tests.factories import SessionFactory, UserFactory
 from tests.feedback.conftest import NOTES_MARKER
 
@@ -116,9 +117,10 @@ def test_a_score_outside_1_to_5_is_refused_with_a_message(client, engagement, he
     assert not SessionRating.objects.exists()
 
 
-def test_a_foreign_next_url_is_ignored(client, engagement, held) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_a_foreign_next_url_is_ignored(client, engagement, held, target) -> None:  # noqa: ANN001
     client.force_login(engagement.participant)
-    response = rate(client, held, 3, next="https://evil.example/")
+    response = rate(client, held, 3, next=target)
     assert response["Location"] == "/"
 
 

@@ -32,7 +32,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from zeal import zeal_context
 
-from accounts.views import PENDING_EMAIL, safe_next
+from accounts.redirects import safe_next
+from accounts.views import PENDING_EMAIL
 from coaches.forms import CoachProfileForm
 from coaches.models import CoachProfile
 from engagements.forms import MAX_MINUTES, MIN_MINUTES, SessionForm
