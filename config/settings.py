@@ -33,12 +33,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_otp",
     "django_ratelimit",
     "import_export",
     "accounts",
     "coaches",
     "engagements",
+    "feedback",
     "nudges",
 ]
 

@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("engagements.urls")),
     path("", include("coaches.urls")),
     path("", include("nudges.urls")),
+    path("", include("feedback.urls")),
     path("", include("engagements.urls_reports")),
 ]

@@ -1,4 +1,4 @@
-"""URLs of program reports, staff exports, the sponsor's pages and participant feedback."""
+"""URLs of program reports, staff exports and the sponsor's pages."""
 
 from django.urls import path
 
@@ -21,6 +21,4 @@ urlpatterns = [
         views.sponsor_program_report,
         name="sponsor_program_report",
     ),
-    path("sessions/<uuid:public_id>/rating/", views.rate_session, name="rate_session"),
-    path("engagements/<uuid:public_id>/survey/", views.closing_survey, name="closing_survey"),
 ]

@@ -18,7 +18,6 @@ from accounts.models import Role, User
 from coaches.directory import participant_current_engagement
 from coaches.models import CoachProfile
 from config.errors import DomainError
-from engagements import feedback
 from engagements.forms import SessionForm, StatusFilterForm
 from engagements.models import CoachingSession, Engagement
 from engagements.selectors import (
@@ -56,8 +55,6 @@ def _participant_home(request: HttpRequest, participant: User) -> HttpResponse:
             sessions_allotted=allotment,
             sessions_remaining=max(allotment - engagement.sessions_logged, 0),
             sessions=participant_session_history(engagement),
-            rateable=list(feedback.rateable_sessions(engagement=engagement)),
-            survey_due=feedback.closing_survey_due(engagement=engagement),
         )
     return render(request, "engagements/participant_home.html", context)
 
@@ -86,7 +83,6 @@ def coach_workspace(request: AuthenticatedHttpRequest) -> HttpResponse:
         "form": form,
         "status": status,
         "engagements": coach_engagements(coach=coach, status=status),
-        "feedback_summary": feedback.coach_feedback_summary(coach),
     }
     return render(
         request, "engagements/coach_workspace.html", context, status=200 if form.is_valid() else 400

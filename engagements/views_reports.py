@@ -1,4 +1,4 @@
-"""Program reports (staff and sponsor), staff CSV exports and participant feedback."""
+"""Program reports (staff and sponsor) and staff CSV exports."""
 
 from __future__ import annotations
 
@@ -6,27 +6,23 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
-from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseRedirect,
     StreamingHttpResponse,
 )
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET
 
 from accounts.audit import audit_record
 from accounts.decorators import AuthenticatedHttpRequest, role_required
 from accounts.models import Role, User
-from accounts.redirects import safe_next
-from config.errors import DomainError
 from config.observability import client_ip_var, request_id_var
-from engagements import exports, feedback
-from engagements.models import ClosingSurvey, Program, Status
+from engagements import exports
+from engagements.models import Program
 from engagements.reports import ProgramReport, program_report, programs_overview, weekly_chart
 
 # --- reports ---------------------------------------------------------------------------
@@ -166,71 +162,4 @@ def export_sessions(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
         header=exports.SESSION_HEADER,
         rows=exports.session_rows(program=program),
         program=program,
-    )
-
-
-# --- participant feedback -------------------------------------------------------------
-
-
-def _back(request: HttpRequest) -> HttpResponseRedirect:
-    """Back to the page the form was on (a same-site path), else the home page."""
-    return HttpResponseRedirect(safe_next(request, request.POST.get("next")) or "/")
-
-
-@require_POST
-@role_required(Role.PARTICIPANT)
-def rate_session(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
-    """One click: rate a held session of one's own engagement 1-5 (or change it for 7 days)."""
-    session = feedback.participant_session(participant=request.user, public_id=public_id)
-    form = feedback.SessionRatingForm(request.POST)
-    if not form.is_valid():
-        # ErrorList indexing returns the message text (the stubs also allow a ValidationError).
-        messages.error(request, str(form.errors["score"][0]))
-        return _back(request)
-    try:
-        feedback.session_rate(
-            participant=request.user, session=session, score=form.cleaned_data["score"]
-        )
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(
-            request,
-            f"Thank you: session {session.number} rated {form.cleaned_data['score']} out of 5.",
-        )
-    return _back(request)
-
-
-@require_http_methods(["GET", "POST"])
-@role_required(Role.PARTICIPANT)
-def closing_survey(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
-    """The closing survey of a completed engagement, answered once."""
-    engagement = feedback.participant_engagement(participant=request.user, public_id=public_id)
-    blocked: DomainError | None = None
-    if ClosingSurvey.objects.filter(engagement=engagement).exists():
-        blocked = feedback.SurveyAlreadyAnswered()
-    elif engagement.status != Status.COMPLETED:
-        blocked = feedback.SurveyNotOpen()
-    form = feedback.ClosingSurveyForm(request.POST or None)
-    if blocked is None and request.method == "POST" and form.is_valid():
-        try:
-            feedback.closing_survey_submit(
-                participant=request.user,
-                engagement=engagement,
-                recommend_score=form.cleaned_data["recommend_score"],
-                what_changed=form.cleaned_data["what_changed"],
-            )
-        except DomainError as error:
-            blocked = error
-        else:
-            messages.success(request, "Thank you for telling us how your coaching went.")
-            return redirect("/")
-    status = 200
-    if request.method == "POST":
-        status = 409 if blocked is not None else 400
-    return render(
-        request,
-        "feedback/closing_survey.html",
-        {"engagement": engagement, "form": form, "blocked": blocked},
-        status=status,
     )

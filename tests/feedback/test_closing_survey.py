@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import AuditEvent, Role
-from engagements import feedback
 from engagements.models import ClosingSurvey, Status
+from feedback.selectors import (
+    SurveyAlreadyAnswered,
+    SurveyNotOpen,
+    closing_survey_due,
+    closing_survey_refusal,
+)
+from feedback.services import closing_survey_submit
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,16 +95,44 @@ def test_other_roles_get_404(client, completed, role) -> None:  # noqa: ANN001
 
 
 def test_closing_survey_due_only_until_answered(completed) -> None:  # noqa: ANN001
-    assert feedback.closing_survey_due(engagement=completed)
-    feedback.closing_survey_submit(
+    assert closing_survey_due(engagement=completed)
+    closing_survey_submit(
         participant=completed.participant, engagement=completed, recommend_score=7, what_changed=""
     )
-    assert not feedback.closing_survey_due(engagement=completed)
+    assert not closing_survey_due(engagement=completed)
 
 
 def test_the_service_refuses_a_survey_twice(completed) -> None:  # noqa: ANN001
     kwargs = {"participant": completed.participant, "engagement": completed, "what_changed": ""}
-    feedback.closing_survey_submit(recommend_score=7, **kwargs)
-    with pytest.raises(feedback.SurveyAlreadyAnswered):
-        feedback.closing_survey_submit(recommend_score=3, **kwargs)
+    closing_survey_submit(recommend_score=7, **kwargs)
+    with pytest.raises(SurveyAlreadyAnswered):
+        closing_survey_submit(recommend_score=3, **kwargs)
     assert ClosingSurvey.objects.get().recommend_score == 7
+
+
+def test_the_survey_opens_on_completion_and_closes_once_answered(engagement) -> None:  # noqa: ANN001
+    """The one statement of the preconditions, which the page, service and prompt ask."""
+    assert isinstance(closing_survey_refusal(engagement=engagement), SurveyNotOpen)
+    engagement.transition_to(Status.COMPLETED)
+    assert closing_survey_refusal(engagement=engagement) is None
+    ClosingSurvey.objects.create(engagement=engagement, recommend_score=5)
+    assert isinstance(closing_survey_refusal(engagement=engagement), SurveyAlreadyAnswered)
+
+
+def test_the_service_refuses_an_engagement_that_is_not_completed(engagement) -> None:  # noqa: ANN001
+    with pytest.raises(SurveyNotOpen):
+        closing_survey_submit(
+            participant=engagement.participant,
+            engagement=engagement,
+            recommend_score=7,
+            what_changed="",
+        )
+    assert not ClosingSurvey.objects.exists()
+
+
+def test_the_service_refuses_someone_elses_engagement(completed) -> None:  # noqa: ANN001
+    with pytest.raises(SurveyNotOpen):
+        closing_survey_submit(
+            participant=UserFactory(), engagement=completed, recommend_score=7, what_changed=""
+        )
+    assert not ClosingSurvey.objects.exists()

@@ -5,14 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from django.template.loader import render_to_string
+from django.template import Context, Template
 
-from engagements.feedback import (
-    MIN_RATINGS_FOR_AVERAGE,
-    FeedbackSummary,
-    coach_feedback_summary,
-)
 from engagements.models import ClosingSurvey, SessionRating, Status
+from feedback.models import MIN_RATINGS_FOR_AVERAGE
+from feedback.selectors import FeedbackSummary, coach_feedback_summary
 from tests.factories import CoachFactory, SessionFactory, engagement_with_coach
 
 pytestmark = pytest.mark.django_db
@@ -56,11 +53,12 @@ def test_summary_carries_no_rater_or_session_identity() -> None:
     }
 
 
-def test_coach_partial_shows_averages_but_not_who_rated() -> None:
+def test_coach_partial_shows_averages_but_not_who_rated(django_assert_num_queries) -> None:  # noqa: ANN001
     coach = CoachFactory()
     rated_sessions(coach, [5, 4, 3], "Rita Rater")
-    html = render_to_string(
-        "feedback/_coach_averages.html", {"feedback_summary": coach_feedback_summary(coach)}
-    )
+    template = Template("{% load feedback_tags %}{% coach_feedback_averages coach %}")
+    with django_assert_num_queries(2):
+        html = template.render(Context({"coach": coach}))
     assert "4.0 / 5" in html and "3 ratings" in html
+    assert "Averages appear once three answers are in" in html  # MIN_RATINGS_FOR_AVERAGE
     assert "Rita Rater" not in html and "secret" not in html and " style=" not in html

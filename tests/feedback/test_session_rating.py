@@ -10,8 +10,9 @@ from django.test import RequestFactory
 from zeal import zeal_context
 
 from accounts.models import AuditEvent, Role
-from engagements import feedback
 from engagements.models import SessionRating
+from feedback.selectors import rateable_sessions
+from feedback.services import SessionNotRateable, session_rate
 from tests.accounts.test_redirects import OFF_SITE
 from tests.factories import SessionFactory, UserFactory
 from tests.feedback.conftest import NOTES_MARKER
@@ -130,8 +131,8 @@ def test_rating_needs_a_post(client, engagement, held) -> None:  # noqa: ANN001
 
 
 def test_the_service_refuses_someone_elses_session(held) -> None:  # noqa: ANN001
-    with pytest.raises(feedback.SessionNotRateable):
-        feedback.session_rate(participant=UserFactory(), session=held, score=3)
+    with pytest.raises(SessionNotRateable):
+        session_rate(participant=UserFactory(), session=held, score=3)
     assert not SessionRating.objects.exists()
 
 
@@ -139,7 +140,7 @@ def render_partial(engagement, participant) -> str:  # noqa: ANN001
     request = RequestFactory().get("/")
     request.user = participant
     with zeal_context():  # each render stands for one page view (django-zeal scope)
-        sessions = list(feedback.rateable_sessions(engagement=engagement))
+        sessions = list(rateable_sessions(engagement=engagement))
         return "".join(
             render_to_string("feedback/_rate_session.html", {"session": s}, request=request)
             for s in sessions
@@ -157,7 +158,7 @@ def test_partial_offers_five_one_click_buttons_per_held_session(engagement, held
 
 def test_partial_shows_the_rating_and_then_locks_it(engagement, held, time_machine) -> None:  # noqa: ANN001
     time_machine.move_to("2026-03-01 10:00Z", tick=False)
-    feedback.session_rate(participant=engagement.participant, session=held, score=4)
+    session_rate(participant=engagement.participant, session=held, score=4)
     html = render_partial(engagement, engagement.participant)
     assert 'aria-pressed="true">4' in html
     assert "you can change it until 8 Mar" in html
@@ -174,7 +175,7 @@ def test_two_first_ratings_at_once_leave_one_rating(run_in_threads) -> None:  # 
     participant = session.engagement.participant
 
     def rate_once(i: int) -> int:
-        return feedback.session_rate(participant=participant, session=session, score=i + 1).pk
+        return session_rate(participant=participant, session=session, score=i + 1).pk
 
     results = run_in_threads(rate_once, 4)
     assert all(isinstance(r, int) for r in results), results

@@ -187,14 +187,15 @@ RULES: dict[str, Rule] = {
         # other participant's program (404).
         post=only("participant", answer=409),
     ),
-    "reports:rate_session": Rule(
+    "feedback:rate_session": Rule(
         kwargs=lambda w: {"public_id": w.session.public_id},
-        get=everyone(405),
+        # The role is checked before the method: only participants learn it takes a POST.
+        get=by_role(404, anonymous=LOGIN, participant=405, other_participant=405),
         post=only("participant", answer=DONE),
         post_data=lambda w: {"score": "4"},
         writers=("participant",),
     ),
-    "reports:closing_survey": Rule(
+    "feedback:closing_survey": Rule(
         kwargs=_engagement,
         get=only("participant"),
         # The engagement is still in progress: the survey is not open yet.

@@ -428,7 +428,7 @@ def test_rating_form_records_a_1_to_5_score_or_nothing(
     world: World, score: str, next_url: str
 ) -> None:
     client = _client_for(world.participant)
-    url = reverse("reports:rate_session", kwargs={"public_id": world.session.public_id})
+    url = reverse("feedback:rate_session", kwargs={"public_id": world.session.public_id})
     with one_example():
         before = row_counts()
         response = client.post(url, {"score": score, "next": next_url})
@@ -460,7 +460,7 @@ def test_closing_survey_form_records_one_answer_or_nothing(
     world: World, completed: Engagement, recommend_score: str, what_changed: str
 ) -> None:
     client = _client_for(completed.participant)
-    url = reverse("reports:closing_survey", kwargs={"public_id": completed.public_id})
+    url = reverse("feedback:closing_survey", kwargs={"public_id": completed.public_id})
     with one_example():
         before = row_counts()
         response = client.post(
@@ -487,8 +487,8 @@ def test_the_fuzzed_forms_cover_every_form_with_free_input() -> None:
     """A reminder to extend this file: the forms people fill in, by module."""
     from accounts import forms as account_forms
     from coaches import forms as coach_forms
-    from engagements import feedback
     from engagements import forms as engagement_forms
+    from feedback import forms as feedback_forms
 
     fuzzed = {
         account_forms.EmailForm,
@@ -498,15 +498,15 @@ def test_the_fuzzed_forms_cover_every_form_with_free_input() -> None:
         engagement_forms.SessionForm,
         engagement_forms.StatusFilterForm,
         engagement_forms.ReasonForm,
-        feedback.SessionRatingForm,
-        feedback.ClosingSurveyForm,
+        feedback_forms.SessionRatingForm,
+        feedback_forms.ClosingSurveyForm,
     }
     # The import forms are django-import-export's file upload steps (fuzzed rows
     # are the import tests' business).
     imports = {account_forms.ParticipantImportForm, account_forms.ParticipantConfirmImportForm}
     declared = {
         value
-        for module in (account_forms, coach_forms, engagement_forms, feedback)
+        for module in (account_forms, coach_forms, engagement_forms, feedback_forms)
         for value in vars(module).values()
         if isinstance(value, type)
         and value.__module__ == module.__name__

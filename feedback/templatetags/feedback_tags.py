@@ -1,0 +1,44 @@
+"""Feedback panels for pages of lower apps (docs/architecture.md, "Layers").
+
+The participant home and the coach workspace belong to engagements, which may
+not import feedback; their templates `{% load feedback_tags %}` and place these
+panels, and each tag runs its own queries (the same ones the pages ran before).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from coaches.models import CoachProfile
+from engagements.models import Engagement
+from feedback.models import MIN_RATINGS_FOR_AVERAGE
+from feedback.selectors import closing_survey_due, coach_feedback_summary, rateable_sessions
+
+register = template.Library()
+
+
+@register.inclusion_tag("feedback/_rating_panel.html", takes_context=True)
+def session_rating_panel(context: template.Context, engagement: Engagement) -> dict[str, Any]:
+    """One-click rating forms for each held session of the engagement (one query)."""
+    # The forms send the participant back to the page they are on.
+    return {
+        "request": context.get("request"),
+        "sessions": list(rateable_sessions(engagement=engagement)),
+    }
+
+
+@register.inclusion_tag("feedback/_closing_survey_link.html")
+def closing_survey_prompt(engagement: Engagement) -> dict[str, Any]:
+    """The invitation to the closing survey while it is due (at most one query)."""
+    return {"engagement": engagement, "survey_due": closing_survey_due(engagement=engagement)}
+
+
+@register.inclusion_tag("feedback/_coach_averages.html")
+def coach_feedback_averages(coach: CoachProfile) -> dict[str, Any]:
+    """The coach's own averages and counts, never who rated (two queries)."""
+    return {
+        "feedback_summary": coach_feedback_summary(coach),
+        "min_answers": MIN_RATINGS_FOR_AVERAGE,
+    }
