@@ -153,7 +153,7 @@ def export(database_url: str, *, trace: bool) -> dict[str, float | int | bool]:
     from django.test import RequestFactory
 
     from accounts.models import AuditEvent, Role, User
-    from engagements.views_reports import export_engagements
+    from reports.views import export_engagements
 
     staff, _ = User.objects.get_or_create(
         email="staff@perf.example", defaults={"full_name": "Perf Staff", "role": Role.STAFF}

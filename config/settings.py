@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "engagements",
     "feedback",
     "nudges",
+    "reports",
 ]
 
 MIDDLEWARE = [

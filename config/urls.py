@@ -11,5 +11,5 @@ urlpatterns = [
     path("", include("coaches.urls")),
     path("", include("nudges.urls")),
     path("", include("feedback.urls")),
-    path("", include("engagements.urls_reports")),
+    path("", include("reports.urls")),
 ]

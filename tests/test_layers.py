@@ -32,8 +32,6 @@ KNOWN_UPWARD: set[tuple[str, str]] = {
     ("coaches.management.commands.import_coaches", "engagements"),
     ("coaches.resources", "engagements"),
     ("coaches.services", "engagements"),
-    ("engagements.exports", "nudges"),
-    ("engagements.reports", "nudges"),
 }
 
 

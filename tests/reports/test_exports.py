@@ -17,14 +17,14 @@ from django.test.utils import CaptureQueriesContext
 from import_export import fields, resources, widgets
 
 from accounts.models import AuditEvent, Role
-from engagements import exports, views_reports
-from engagements.exports import (
+from engagements.models import CoachingSession, Engagement
+from reports import exports, views
+from reports.exports import (
     EngagementExportResource,
     EscapedExportMixin,
     SessionExportResource,
     escape_csv_cell,
 )
-from engagements.models import CoachingSession, Engagement
 from tests.factories import UserFactory
 from tests.reports.conftest import NOTES_MARKER
 from tests.reports.test_query_counts import build_program
@@ -154,7 +154,7 @@ def test_a_download_cut_short_is_audited_as_incomplete(rf, report_data) -> None:
     # Called directly (not through the test client, which wraps the stream).
     request = rf.get(ENGAGEMENTS)
     request.user = report_data.staff
-    response = views_reports.export_engagements(request)
+    response = views.export_engagements(request)
     next(iter(response.streaming_content))  # the header only
     # The client went away and the server closes the response. Keep the test
     # transaction's connection open meanwhile, as Django's test client does.
@@ -275,3 +275,22 @@ def test_admin_wiring_escapes_and_audits(rf, report_data) -> None:  # noqa: ANN0
     text = model_admin.get_export_data(CSV(), request, Engagement.objects.order_by("pk"))
     assert "'+cmd" in text and ",+cmd" not in text
     assert AuditEvent.objects.get(action="export.engagements").after["rows"] == 8
+
+
+@pytest.mark.parametrize(
+    ("changelist", "inherited"),
+    [
+        ("/admin/engagements/engagement/", 'value="release_coach"'),
+        ("/admin/engagements/coachingsession/", "column-duration_minutes"),
+    ],
+)
+def test_the_admin_lists_keep_what_engagements_gives_them_and_gain_the_export(
+    admin_client_verified,  # noqa: ANN001
+    report_data,  # noqa: ANN001
+    changelist: str,
+    inherited: str,
+) -> None:
+    """reports/admin.py extends engagements' admin classes rather than replacing them."""
+    body = admin_client_verified.get(changelist).content.decode()
+    assert f'href="{changelist}export/' in body
+    assert inherited in body

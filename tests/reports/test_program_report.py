@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 
 from engagements.models import Status
-from engagements.reports import program_report, weekly_chart
 from nudges.models import FlagKind
+from reports.selectors import program_report
 from tests.factories import EngagementFactory, ProgramFactory, engagement_with_coach
 
 pytestmark = pytest.mark.django_db
@@ -148,17 +148,6 @@ def test_participant_progress_shows_held_sessions(report_data) -> None:  # noqa:
         ("Fay Hold", Status.ON_HOLD, 1),
         ("Gus Gone", Status.CANCELLED, 1),
     ]
-
-
-def test_chart_bars_scale_to_the_busiest_week(report_data) -> None:  # noqa: ANN001
-    chart = weekly_chart(program_report(program=report_data.program).weeks)
-    heights = [bar.height for bar in chart.bars]
-    assert len(heights) == 7
-    assert heights[0] == 0
-    # The scale tops out at 4 (the next "nice" value above 3): 3 fills 3/4.
-    assert heights[2] == pytest.approx(0.75 * (chart.baseline - chart.top))
-    assert [t.value for t in chart.ticks] == [0, 2, 4]
-    assert (chart.total, chart.peak) == (8, 3)
 
 
 def test_chart_shows_at_most_a_year_of_weeks(now) -> None:  # noqa: ANN001

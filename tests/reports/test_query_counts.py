@@ -17,8 +17,8 @@ from engagements.models import (
     SessionRating,
     Status,
 )
-from engagements.reports import program_report
 from nudges.models import FlagKind, NudgeFlag
+from reports.selectors import program_report
 from tests.factories import CoachFactory, ProgramFactory, UserFactory
 from tests.signin import SESSION_SAVE_QUERIES
 

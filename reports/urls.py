@@ -1,8 +1,8 @@
-"""URLs of program reports, staff exports and the sponsor's pages."""
+"""URLs of program reports, staff exports and the sponsor's pages (namespace reports)."""
 
 from django.urls import path
 
-from engagements import views_reports as views
+from reports import views
 
 app_name = "reports"
 

@@ -6,62 +6,54 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
-from django.db.models import QuerySet
-from django.http import (
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    StreamingHttpResponse,
-)
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.audit import audit_record
 from accounts.decorators import AuthenticatedHttpRequest, role_required
-from accounts.models import Role, User
+from accounts.models import Role
 from config.observability import client_ip_var, request_id_var
-from engagements import exports
 from engagements.models import Program
-from engagements.reports import ProgramReport, program_report, programs_overview, weekly_chart
+from reports import exports
+from reports.chart import weekly_chart
+from reports.selectors import ProgramReport, program_report, programs_overview, sponsor_programs
 
 # --- reports ---------------------------------------------------------------------------
 
 
-def _sponsor_programs(user: User) -> QuerySet[Program]:
-    """The programs of the organizations this sponsor belongs to."""
-    return Program.objects.filter(organization__sponsors=user).distinct()
-
-
-@require_GET
 @role_required(Role.STAFF)
+@require_GET
 def staff_programs(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Every program with its participant count and program-level averages."""
     programs = programs_overview(programs=Program.objects.all())
     return render(request, "reports/programs.html", {"programs": programs})
 
 
-@require_GET
 @role_required(Role.STAFF)
+@require_GET
 def staff_program_report(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
+    """One program's report with the staff detail: coach utilisation, survey texts, exports."""
     program = get_object_or_404(Program.objects.select_related("organization"), public_id=public_id)
     report = program_report(program=program, with_staff_detail=True)
     return _render_report(request, report, staff_view=True)
 
 
-@require_GET
 @role_required(Role.SPONSOR)
+@require_GET
 def sponsor_home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The sponsor's programs, with program-level figures only."""
-    programs = programs_overview(programs=_sponsor_programs(request.user))
+    programs = programs_overview(programs=sponsor_programs(sponsor=request.user))
     return render(request, "reports/sponsor_home.html", {"programs": programs})
 
 
-@require_GET
 @role_required(Role.SPONSOR)
+@require_GET
 def sponsor_program_report(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
+    """One of the sponsor's own programs (else 404): program-level figures and progress."""
     program = get_object_or_404(
-        _sponsor_programs(request.user).select_related("organization"), public_id=public_id
+        sponsor_programs(sponsor=request.user).select_related("organization"), public_id=public_id
     )
     report = program_report(program=program, with_participants=True)
     return _render_report(request, report, staff_view=False)
@@ -139,8 +131,8 @@ def _streamed_csv(
     return response
 
 
-@require_GET
 @role_required(Role.STAFF)
+@require_GET
 def export_engagements(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     program = _export_program(request)
     return _streamed_csv(
@@ -152,8 +144,8 @@ def export_engagements(request: AuthenticatedHttpRequest) -> StreamingHttpRespon
     )
 
 
-@require_GET
 @role_required(Role.STAFF)
+@require_GET
 def export_sessions(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     program = _export_program(request)
     return _streamed_csv(
