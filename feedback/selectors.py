@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.db.models import (
     Avg,
@@ -21,15 +20,13 @@ from django.utils import timezone
 from accounts.models import User
 from coaches.models import CoachProfile
 from config.errors import DomainError
-from engagements.models import (
+from engagements.models import CoachingSession, Engagement, Outcome, Status
+from feedback.models import (
+    MIN_RATINGS_FOR_AVERAGE,
+    RATING_CHANGE_WINDOW,
     ClosingSurvey,
-    CoachingSession,
-    Engagement,
-    Outcome,
     SessionRating,
-    Status,
 )
-from feedback.models import MIN_RATINGS_FOR_AVERAGE, RATING_CHANGE_WINDOW
 
 
 class SurveyNotOpen(DomainError):
@@ -79,11 +76,6 @@ def rateable_sessions(*, engagement: Engagement) -> QuerySet[CoachingSession]:
         .only("public_id", "number", "held_on", "outcome")
         .order_by("number")
     )
-
-
-def rating_changeable_until(rating: SessionRating) -> datetime:
-    """The end of the window in which the rating may still be changed."""
-    return rating.created_at + RATING_CHANGE_WINDOW
 
 
 def closing_survey_refusal(*, engagement: Engagement) -> DomainError | None:

@@ -8,9 +8,9 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import User
 from config.errors import DomainError
-from engagements.models import ClosingSurvey, CoachingSession, Engagement, Outcome, SessionRating
-from feedback.models import RATING_CHANGE_WINDOW
-from feedback.selectors import SurveyNotOpen, closing_survey_refusal, rating_changeable_until
+from engagements.models import CoachingSession, Engagement, Outcome
+from feedback.models import RATING_CHANGE_WINDOW, ClosingSurvey, SessionRating
+from feedback.selectors import SurveyNotOpen, closing_survey_refusal
 
 
 class SessionNotRateable(DomainError):
@@ -55,7 +55,7 @@ def session_rate(*, participant: User, session: CoachingSession, score: int) -> 
                     after={"score": score},
                 )
                 return rating
-        if timezone.now() > rating_changeable_until(rating):
+        if timezone.now() > rating.changeable_until():
             raise RatingLocked()
         before = rating.score
         rating.score = score

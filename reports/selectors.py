@@ -36,14 +36,13 @@ from accounts.models import User
 from coaches.models import CoachProfile
 from engagements.models import (
     ACTIVE_STATUSES,
-    ClosingSurvey,
     CoachingSession,
     Engagement,
     Outcome,
     Program,
-    SessionRating,
     Status,
 )
+from feedback.models import ClosingSurvey, SessionRating
 from nudges.models import FlagKind, NudgeFlag
 
 # The chart shows at most this many weeks (the most recent ones).

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import AuditEvent, Role
-from engagements.models import ClosingSurvey, Status
+from engagements.models import Status
+from feedback.models import ClosingSurvey
 from feedback.selectors import (
     SurveyAlreadyAnswered,
     SurveyNotOpen,

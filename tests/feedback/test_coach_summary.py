@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 from django.template import Context, Template
 
-from engagements.models import ClosingSurvey, SessionRating, Status
-from feedback.models import MIN_RATINGS_FOR_AVERAGE
+from engagements.models import Status
+from feedback.models import MIN_RATINGS_FOR_AVERAGE, ClosingSurvey, SessionRating
 from feedback.selectors import FeedbackSummary, coach_feedback_summary
 from tests.factories import CoachFactory, SessionFactory, engagement_with_coach
 

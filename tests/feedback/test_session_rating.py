@@ -10,7 +10,7 @@ from django.test import RequestFactory
 from zeal import zeal_context
 
 from accounts.models import AuditEvent, Role
-from engagements.models import SessionRating
+from feedback.models import SessionRating
 from feedback.selectors import rateable_sessions
 from feedback.services import SessionNotRateable, session_rate
 from tests.accounts.test_redirects import OFF_SITE

@@ -14,15 +14,8 @@ from typing import Any
 import pytest
 
 from accounts.models import Role
-from engagements.models import (
-    ClosingSurvey,
-    CoachingSession,
-    Engagement,
-    Outcome,
-    Program,
-    SessionRating,
-    Status,
-)
+from engagements.models import CoachingSession, Engagement, Outcome, Program, Status
+from feedback.models import ClosingSurvey, SessionRating
 from nudges.models import FlagKind, NudgeFlag
 from tests.factories import (
     CoachFactory,

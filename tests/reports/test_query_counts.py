@@ -9,14 +9,8 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Role, User
-from engagements.models import (
-    ClosingSurvey,
-    CoachingSession,
-    Engagement,
-    Outcome,
-    SessionRating,
-    Status,
-)
+from engagements.models import CoachingSession, Engagement, Outcome, Status
+from feedback.models import ClosingSurvey, SessionRating
 from nudges.models import FlagKind, NudgeFlag
 from reports.selectors import program_report
 from tests.factories import CoachFactory, ProgramFactory, UserFactory

@@ -37,13 +37,8 @@ from accounts.views import PENDING_EMAIL
 from coaches.forms import CoachProfileForm
 from coaches.models import CoachProfile
 from engagements.forms import MAX_MINUTES, MIN_MINUTES, SessionForm
-from engagements.models import (
-    ClosingSurvey,
-    CoachingSession,
-    Engagement,
-    SessionRating,
-    Status,
-)
+from engagements.models import CoachingSession, Engagement, Status
+from feedback.models import ClosingSurvey, SessionRating
 from tests import factories
 from tests.security.world import World, build_world, count_changes, row_counts
 
@@ -437,7 +432,7 @@ def test_rating_form_records_a_1_to_5_score_or_nothing(
     assert response.status_code == 302
     assert not urlsplit(response["Location"]).netloc
     if score in {"1", "2", "3", "4", "5"}:
-        assert changes == {"engagements.SessionRating": 1, "accounts.AuditEvent": 1}
+        assert changes == {"feedback.SessionRating": 1, "accounts.AuditEvent": 1}
         assert rating is not None and rating.score == int(score)
     else:
         assert changes == {} and rating is None
@@ -478,7 +473,7 @@ def test_closing_survey_form_records_one_answer_or_nothing(
         assert response.status_code == 400 and changes == {} and survey is None
         return
     assert response.status_code == 302
-    assert changes == {"engagements.ClosingSurvey": 1, "accounts.AuditEvent": 1}
+    assert changes == {"feedback.ClosingSurvey": 1, "accounts.AuditEvent": 1}
     assert survey is not None
     assert (survey.recommend_score, survey.what_changed) == (int(recommend_score), text)
 

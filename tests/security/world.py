@@ -29,7 +29,7 @@ ROLES = (
     "other_sponsor",
     "staff",
 )
-DOMAIN_APPS = ("accounts", "coaches", "engagements", "nudges")
+DOMAIN_APPS = ("accounts", "coaches", "engagements", "feedback", "nudges")
 
 
 @dataclass
@@ -149,7 +149,7 @@ def fingerprint() -> dict[str, Any]:
         ),
         "coaches": sorted(CoachProfile.objects.values_list("pk", "updated_at", "accepting_new")),
         "ratings": sorted(
-            apps.get_model("engagements", "SessionRating").objects.values_list(
+            apps.get_model("feedback", "SessionRating").objects.values_list(
                 "pk", "score", "updated_at"
             )
         ),
