@@ -16,40 +16,36 @@ two runs at once never email the same person twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from functools import reduce
+from datetime import date, datetime, timedelta
 from itertools import batched
-from operator import or_
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.emails import build_email
-from engagements.models import Engagement, Program, Status
+from engagements.models import Engagement, Program
 from nudges.models import FlagKind, NudgeFlag, NudgeRun
+from nudges.rules import (
+    RECIPIENTS,
+    Recipient,
+    flag_conditions,
+    flag_still_holds,
+    kinds_reminding,
+    reminder_kinds,
+)
 
 logger = logging.getLogger(__name__)
 
 RUN_GAP = timedelta(hours=1)
 # Key of the PostgreSQL advisory lock held for the whole run ("nudg" in ASCII).
 LOCK_KEY = 0x6E756467
-REMINDER_KINDS = (FlagKind.NO_COACH_SELECTED, FlagKind.NO_FIRST_SESSION, FlagKind.STALLED)
-COACH_REMINDER_KINDS = (FlagKind.NO_FIRST_SESSION, FlagKind.STALLED)
-# Invited engagements count as behind schedule: they have every session left, and
-# the dashboard should say how many people will not finish, whatever the reason.
-BEHIND_SCHEDULE_STATUSES = (
-    Status.INVITED,
-    Status.COACH_SELECTED,
-    Status.IN_PROGRESS,
-    Status.ON_HOLD,
-)
 RECORD_BATCH = 5000
 
 
@@ -116,55 +112,9 @@ def _label(program: Program) -> str:
     return f"{program.name} (#{program.pk})"
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
-
-
-def flag_conditions(*, program: Program, today: date, prefix: str = "") -> dict[FlagKind, Q]:
-    """The four rules as conditions on an engagement (reached through `prefix`), by kind.
-
-    Days are calendar days: with a threshold of 7, something dated 7 days before
-    `today` does not raise and 8 days before does ("more than 7 days ago").
-    behind_schedule holds when the program ends within its threshold (ends_on is at
-    most N days after today, or already past) and sessions remain; the kind is
-    left out altogether on days when it cannot hold for the program.
-    """
-
-    def rule(**lookups: Any) -> Q:
-        return Q(**{f"{prefix}{name}": value for name, value in lookups.items()})
-
-    conditions = {
-        FlagKind.NO_COACH_SELECTED: rule(
-            status=Status.INVITED,
-            invited_at__lt=_day_start(today - timedelta(days=program.no_coach_selected_days)),
-        ),
-        FlagKind.NO_FIRST_SESSION: rule(
-            status=Status.COACH_SELECTED,
-            coach_selected_at__lt=_day_start(today - timedelta(days=program.no_first_session_days)),
-            sessions_logged=0,
-        ),
-        FlagKind.STALLED: rule(
-            status=Status.IN_PROGRESS,
-            last_session_on__lt=today - timedelta(days=program.stalled_days),
-        ),
-    }
-    if (program.ends_on - today).days <= program.behind_schedule_days:
-        conditions[FlagKind.BEHIND_SCHEDULE] = rule(
-            status__in=BEHIND_SCHEDULE_STATUSES,
-            sessions_logged__lt=program.sessions_per_engagement,
-        )
-    return conditions
-
-
-def _still_holds(*, program: Program, today: date) -> Q:
-    """A condition on flags: the flag's own rule holds for its engagement (Q() if none can)."""
-    conditions = flag_conditions(program=program, today=today, prefix="engagement__")
-    return reduce(or_, (Q(kind=kind) & cond for kind, cond in conditions.items()), Q())
-
-
 def _flags_to_resolve(*, program: Program, today: date) -> Any:
     """Open flags of the program whose condition no longer holds (one UPDATE or COUNT)."""
-    still_holds = _still_holds(program=program, today=today)
+    still_holds = flag_still_holds(program=program, today=today)
     open_flags = NudgeFlag.objects.filter(resolved_at__isnull=True, engagement__program=program)
     return open_flags.exclude(still_holds) if still_holds else open_flags
 
@@ -436,74 +386,94 @@ def _dry_run(*, programs: list[Program], today: date, force: bool) -> RunReport:
 
 
 def _messages_for(by_kind: dict[str, int]) -> int:
-    """How many messages newly raised flags call for (coach kinds email two people)."""
-    return sum(
-        n * (2 if kind in COACH_REMINDER_KINDS else 1)
-        for kind, n in by_kind.items()
-        if kind in REMINDER_KINDS
-    )
+    """How many messages newly raised flags call for: one per flag and recipient."""
+    return sum(n * len(RECIPIENTS[FlagKind(kind)]) for kind, n in by_kind.items())
 
 
-def _pending_flags() -> Any:
+def _pending_flags() -> QuerySet[NudgeFlag]:
     return NudgeFlag.objects.filter(
         resolved_at__isnull=True,
         notified_at__isnull=True,
-        kind__in=REMINDER_KINDS,
+        kind__in=reminder_kinds(),
         engagement__program__reminders_enabled=True,
     )
 
 
 def _pending_message_count(*, program: Program, today: date) -> int:
     """Messages still owed on the program's open flags that this run would keep open."""
-    still_holds = _still_holds(program=program, today=today)
+    still_holds = flag_still_holds(program=program, today=today)
     if not still_holds:
         return 0
-    pending = _pending_flags().filter(still_holds, engagement__program=program)
-    counts = pending.aggregate(
-        participant=Count("pk", filter=Q(participant_notified_at__isnull=True)),
-        coach=Count("pk", filter=Q(kind__in=COACH_REMINDER_KINDS, coach_notified_at__isnull=True)),
-    )
-    return counts["participant"] + counts["coach"]
-
-
-def _reminder_messages(flag: NudgeFlag) -> Iterator[tuple[str, EmailMultiAlternatives]]:
-    """The messages this flag still owes, as ("participant" | "coach", message)."""
-    engagement = flag.engagement
-    participant, coach, program = engagement.participant, engagement.coach, engagement.program
-    context = {"flag": flag, "engagement": engagement, "program": program, "coach": coach}
-    if flag.participant_notified_at is None:
-        if flag.kind == FlagKind.NO_COACH_SELECTED:
-            yield (
-                "participant",
-                build_email(
-                    template="nudge_choose_coach",
-                    to=[participant.email],
-                    context={**context, "person": participant, "sign_in_url": _url("/login/")},
-                ),
-            )
-        else:
-            yield (
-                "participant",
-                build_email(
-                    template="nudge_book_session",
-                    to=[participant.email],
-                    context={**context, "person": participant},
-                ),
-            )
-    if flag.kind in COACH_REMINDER_KINDS and coach is not None and flag.coach_notified_at is None:
-        yield (
-            "coach",
-            build_email(
-                template="nudge_log_session",
-                to=[coach.user.email],
-                context={
-                    **context,
-                    "person": coach.user,
-                    "participant": participant,
-                    "log_url": _url(f"/coach/engagements/{engagement.public_id}/"),
-                },
-            ),
+    owed = {
+        recipient.value: Count(
+            "pk",
+            filter=Q(kind__in=kinds, **{f"{recipient}_notified_at__isnull": True}),
         )
+        for recipient in Recipient
+        if (kinds := kinds_reminding(recipient))
+    }
+    if not owed:
+        return 0
+    pending = _pending_flags().filter(still_holds, engagement__program=program)
+    return sum(pending.aggregate(**owed).values())
+
+
+def _reminder_messages(flag: NudgeFlag) -> Iterator[tuple[Recipient, EmailMultiAlternatives]]:
+    """The messages this flag still owes, as (recipient, message), in RECIPIENTS order."""
+    for recipient in RECIPIENTS[FlagKind(flag.kind)]:
+        if getattr(flag, f"{recipient}_notified_at") is not None:
+            continue
+        message = _BUILDERS[recipient](flag)
+        if message is not None:
+            yield recipient, message
+
+
+def _participant_message(flag: NudgeFlag) -> EmailMultiAlternatives:
+    """Choose a coach (with a sign-in link) before one is chosen; book a session after."""
+    engagement = flag.engagement
+    participant = engagement.participant
+    context = {**_context(flag), "person": participant}
+    if flag.kind == FlagKind.NO_COACH_SELECTED:
+        return build_email(
+            template="nudge_choose_coach",
+            to=[participant.email],
+            context={**context, "sign_in_url": _url("/login/")},
+        )
+    return build_email(template="nudge_book_session", to=[participant.email], context=context)
+
+
+def _coach_message(flag: NudgeFlag) -> EmailMultiAlternatives | None:
+    """Ask the coach to log the session that happened; None when no coach is assigned."""
+    engagement = flag.engagement
+    coach = engagement.coach
+    if coach is None:
+        return None
+    return build_email(
+        template="nudge_log_session",
+        to=[coach.user.email],
+        context={
+            **_context(flag),
+            "person": coach.user,
+            "participant": engagement.participant,
+            "log_url": _url(f"/coach/engagements/{engagement.public_id}/"),
+        },
+    )
+
+
+def _context(flag: NudgeFlag) -> dict[str, Any]:
+    engagement = flag.engagement
+    return {
+        "flag": flag,
+        "engagement": engagement,
+        "program": engagement.program,
+        "coach": engagement.coach,
+    }
+
+
+_BUILDERS: dict[Recipient, Callable[[NudgeFlag], EmailMultiAlternatives | None]] = {
+    Recipient.PARTICIPANT: _participant_message,
+    Recipient.COACH: _coach_message,
+}
 
 
 def _url(path: str) -> str:
@@ -523,7 +493,7 @@ def nudge_reminders_send(*, now: datetime) -> tuple[int, int]:
         .select_related("engagement__participant", "engagement__coach__user", "engagement__program")
         .order_by("pk")
     )
-    delivered: dict[str, list[int]] = {"participant": [], "coach": []}
+    delivered: dict[Recipient, list[int]] = {recipient: [] for recipient in Recipient}
     complete: list[int] = []
     sent = failed = 0
     try:
@@ -543,15 +513,15 @@ def nudge_reminders_send(*, now: datetime) -> tuple[int, int]:
     return sent, failed
 
 
-def _safe_messages(flag: NudgeFlag) -> list[tuple[str, EmailMultiAlternatives | None]]:
+def _safe_messages(flag: NudgeFlag) -> list[tuple[Recipient, EmailMultiAlternatives | None]]:
     try:
         return list(_reminder_messages(flag))
     except Exception as exc:  # noqa: BLE001 - a broken template must not stop the others
         logger.warning("nudge email not built: flag=%s error=%s", flag.pk, type(exc).__name__)
-        return [("participant", None)]
+        return [(Recipient.PARTICIPANT, None)]
 
 
-def _deliver(message: EmailMultiAlternatives, *, flag: NudgeFlag, recipient: str) -> bool:
+def _deliver(message: EmailMultiAlternatives, *, flag: NudgeFlag, recipient: Recipient) -> bool:
     try:
         message.send()
     except Exception as exc:  # noqa: BLE001 - retried by the next run
@@ -567,7 +537,7 @@ def _deliver(message: EmailMultiAlternatives, *, flag: NudgeFlag, recipient: str
 
 
 def _record_deliveries(
-    *, delivered: dict[str, list[int]], complete: list[int], now: datetime
+    *, delivered: dict[Recipient, list[int]], complete: list[int], now: datetime
 ) -> None:
     for recipient, ids in delivered.items():
         for chunk in batched(ids, RECORD_BATCH, strict=False):

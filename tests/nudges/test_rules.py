@@ -7,8 +7,9 @@ from datetime import time, timedelta
 import pytest
 import time_machine
 
-from engagements.models import Engagement
+from engagements.models import Engagement, Program
 from nudges.models import FlagKind, NudgeFlag
+from nudges.rules import RECIPIENTS, Recipient
 from tests.factories import ProgramFactory, engagement_with_coach
 from tests.nudges.helpers import NOW, TODAY, in_progress, invited, run_nudges, selected
 
@@ -145,3 +146,51 @@ def test_programs_are_evaluated_with_their_own_thresholds_in_one_run() -> None:
     assert open_kinds(lenient_one) == set()
     assert f"{strict.name} (#{strict.pk}): raised 1, resolved 0, open 1" in output
     assert f"{lenient.name} (#{lenient.pk}): raised 0, resolved 0, open 0" in output
+
+
+# One engagement per kind that raises that kind alone as of TODAY.
+RAISES_ONLY = {
+    FlagKind.NO_COACH_SELECTED: lambda: invited(ProgramFactory(), days_ago=10),
+    FlagKind.NO_FIRST_SESSION: lambda: selected(ProgramFactory(), days_ago=20),
+    FlagKind.STALLED: lambda: in_progress(ProgramFactory(), last_session_days_ago=40),
+    FlagKind.BEHIND_SCHEDULE: lambda: in_progress(
+        ProgramFactory(ends_on=TODAY + timedelta(days=5)), last_session_days_ago=2
+    ),
+}
+
+
+def test_every_kind_states_who_is_reminded() -> None:
+    assert set(RECIPIENTS) == set(FlagKind)
+    assert set(RAISES_ONLY) == set(FlagKind)
+
+
+@pytest.mark.parametrize("owed", [False, True], ids=["newly-raised", "owed-on-open-flag"])
+@pytest.mark.parametrize("kind", list(FlagKind))
+def test_dry_run_counts_exactly_the_reminders_the_recipients_map_sends(
+    kind,  # noqa: ANN001
+    owed,  # noqa: ANN001
+    mailoutbox,  # noqa: ANN001
+) -> None:
+    """The dry run's message count, the messages sent and RECIPIENTS agree, kind by kind.
+
+    Both ways the dry run counts: reminders for flags it would raise, and reminders
+    still owed on open flags (raised while the program's reminders were off).
+    """
+    engagement = RAISES_ONLY[kind]()
+    engagement.refresh_from_db()
+    if owed:
+        Program.objects.filter(pk=engagement.program_id).update(reminders_enabled=False)
+        run_nudges()
+        Program.objects.filter(pk=engagement.program_id).update(reminders_enabled=True)
+    address = {
+        Recipient.PARTICIPANT: engagement.participant.email,
+        Recipient.COACH: engagement.coach.user.email if engagement.coach else None,
+    }
+
+    dry_run = run_nudges("--dry-run")
+    run_nudges()
+
+    assert list(NudgeFlag.objects.values_list("kind", flat=True)) == [kind]
+    expected = sorted([address[recipient]] for recipient in RECIPIENTS[kind])
+    assert sorted(message.to for message in mailoutbox) == expected
+    assert f"would send {len(expected)} reminder email(s)" in dry_run
