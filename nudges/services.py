@@ -1,52 +1,44 @@
 """The daily nudge run: raise and resolve flags in set-based SQL, then send reminders.
 
-For each program the run issues the same few statements whatever the number of
-engagements: one UPDATE resolves the open flags whose condition no longer holds and
-one INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING raises the new ones. The
-partial unique index one_open_flag_per_engagement_kind makes a second open flag
-impossible, so even a race could not duplicate one. Each program commits on its
-own: a failure rolls back that program only and the run ends as failed.
+The rules are in rules.py, the reminders in reminders.py (docs/architecture.md,
+"Rules and where they live"). For each program the run issues the same few
+statements whatever the number of engagements: one UPDATE resolves the open flags
+whose condition no longer holds and one INSERT ... SELECT ... ON CONFLICT DO
+NOTHING RETURNING raises the new ones. The partial unique index
+one_open_flag_per_engagement_kind makes a second open flag impossible, so even a
+race could not duplicate one. Each program commits on its own: a failure rolls
+back that program only and the run ends as failed.
 
 Reminders are sent after those commits, one message.send() per recipient, and
 recorded in a few batched UPDATEs; a send that fails is retried by the next run.
-On PostgreSQL a session advisory lock serializes whole runs (flags and emails), so
+A run within RUN_GAP of the last successful one does nothing unless forced. On
+PostgreSQL a session advisory lock serializes whole runs (flags and emails), so
 two runs at once never email the same person twice.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from itertools import batched
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef
 from django.utils import timezone
 
-from accounts.emails import build_email
 from engagements.models import Engagement, Program
-from nudges.models import FlagKind, NudgeFlag, NudgeRun
-from nudges.rules import (
-    RECIPIENTS,
-    Recipient,
-    flag_conditions,
-    flag_still_holds,
-    kinds_reminding,
-    reminder_kinds,
-)
+from nudges.models import NudgeFlag, NudgeRun
+from nudges.reminders import nudge_reminders_send, reminders_count_owed, reminders_count_raised
+from nudges.rules import flag_conditions, flag_still_holds
 
 logger = logging.getLogger(__name__)
 
 RUN_GAP = timedelta(hours=1)
 # Key of the PostgreSQL advisory lock held for the whole run ("nudg" in ASCII).
 LOCK_KEY = 0x6E756467
-RECORD_BATCH = 5000
 
 
 @dataclass
@@ -363,7 +355,8 @@ def _dry_run(*, programs: list[Program], today: date, force: bool) -> RunReport:
             )
         )
     emails = sum(
-        _messages_for(result.raised_by_kind) + _pending_message_count(program=program, today=today)
+        reminders_count_raised(result.raised_by_kind)
+        + reminders_count_owed(program=program, today=today)
         for result, program in zip(results, programs, strict=True)
         if program.reminders_enabled
     )
@@ -383,164 +376,3 @@ def _dry_run(*, programs: list[Program], today: date, force: bool) -> RunReport:
             f"nothing was written or sent.{guard}"
         ),
     )
-
-
-def _messages_for(by_kind: dict[str, int]) -> int:
-    """How many messages newly raised flags call for: one per flag and recipient."""
-    return sum(n * len(RECIPIENTS[FlagKind(kind)]) for kind, n in by_kind.items())
-
-
-def _pending_flags() -> QuerySet[NudgeFlag]:
-    return NudgeFlag.objects.filter(
-        resolved_at__isnull=True,
-        notified_at__isnull=True,
-        kind__in=reminder_kinds(),
-        engagement__program__reminders_enabled=True,
-    )
-
-
-def _pending_message_count(*, program: Program, today: date) -> int:
-    """Messages still owed on the program's open flags that this run would keep open."""
-    still_holds = flag_still_holds(program=program, today=today)
-    if not still_holds:
-        return 0
-    owed = {
-        recipient.value: Count(
-            "pk",
-            filter=Q(kind__in=kinds, **{f"{recipient}_notified_at__isnull": True}),
-        )
-        for recipient in Recipient
-        if (kinds := kinds_reminding(recipient))
-    }
-    if not owed:
-        return 0
-    pending = _pending_flags().filter(still_holds, engagement__program=program)
-    return sum(pending.aggregate(**owed).values())
-
-
-def _reminder_messages(flag: NudgeFlag) -> Iterator[tuple[Recipient, EmailMultiAlternatives]]:
-    """The messages this flag still owes, as (recipient, message), in RECIPIENTS order."""
-    for recipient in RECIPIENTS[FlagKind(flag.kind)]:
-        if getattr(flag, f"{recipient}_notified_at") is not None:
-            continue
-        message = _BUILDERS[recipient](flag)
-        if message is not None:
-            yield recipient, message
-
-
-def _participant_message(flag: NudgeFlag) -> EmailMultiAlternatives:
-    """Choose a coach (with a sign-in link) before one is chosen; book a session after."""
-    engagement = flag.engagement
-    participant = engagement.participant
-    context = {**_context(flag), "person": participant}
-    if flag.kind == FlagKind.NO_COACH_SELECTED:
-        return build_email(
-            template="nudge_choose_coach",
-            to=[participant.email],
-            context={**context, "sign_in_url": _url("/login/")},
-        )
-    return build_email(template="nudge_book_session", to=[participant.email], context=context)
-
-
-def _coach_message(flag: NudgeFlag) -> EmailMultiAlternatives | None:
-    """Ask the coach to log the session that happened; None when no coach is assigned."""
-    engagement = flag.engagement
-    coach = engagement.coach
-    if coach is None:
-        return None
-    return build_email(
-        template="nudge_log_session",
-        to=[coach.user.email],
-        context={
-            **_context(flag),
-            "person": coach.user,
-            "participant": engagement.participant,
-            "log_url": _url(f"/coach/engagements/{engagement.public_id}/"),
-        },
-    )
-
-
-def _context(flag: NudgeFlag) -> dict[str, Any]:
-    engagement = flag.engagement
-    return {
-        "flag": flag,
-        "engagement": engagement,
-        "program": engagement.program,
-        "coach": engagement.coach,
-    }
-
-
-_BUILDERS: dict[Recipient, Callable[[NudgeFlag], EmailMultiAlternatives | None]] = {
-    Recipient.PARTICIPANT: _participant_message,
-    Recipient.COACH: _coach_message,
-}
-
-
-def _url(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
-
-
-def nudge_reminders_send(*, now: datetime) -> tuple[int, int]:
-    """Send every reminder still owed on open flags of programs with reminders on.
-
-    Newly raised flags and earlier failures alike: one message per recipient per
-    flag, each sent on its own so one failure never blocks the others. Deliveries
-    are recorded in batched UPDATEs, also when the loop is interrupted. Returns
-    (sent, failed). Must run after the flags' transaction has committed.
-    """
-    pending = (
-        _pending_flags()
-        .select_related("engagement__participant", "engagement__coach__user", "engagement__program")
-        .order_by("pk")
-    )
-    delivered: dict[Recipient, list[int]] = {recipient: [] for recipient in Recipient}
-    complete: list[int] = []
-    sent = failed = 0
-    try:
-        for flag in pending.iterator(chunk_size=2000):
-            ok = True
-            for recipient, message in _safe_messages(flag):
-                if message is not None and _deliver(message, flag=flag, recipient=recipient):
-                    delivered[recipient].append(flag.pk)
-                    sent += 1
-                else:
-                    ok = False
-                    failed += 1
-            if ok:
-                complete.append(flag.pk)
-    finally:
-        _record_deliveries(delivered=delivered, complete=complete, now=now)
-    return sent, failed
-
-
-def _safe_messages(flag: NudgeFlag) -> list[tuple[Recipient, EmailMultiAlternatives | None]]:
-    try:
-        return list(_reminder_messages(flag))
-    except Exception as exc:  # noqa: BLE001 - a broken template must not stop the others
-        logger.warning("nudge email not built: flag=%s error=%s", flag.pk, type(exc).__name__)
-        return [(Recipient.PARTICIPANT, None)]
-
-
-def _deliver(message: EmailMultiAlternatives, *, flag: NudgeFlag, recipient: Recipient) -> bool:
-    try:
-        message.send()
-    except Exception as exc:  # noqa: BLE001 - retried by the next run
-        # The exception's text can hold the address; log its type only.
-        logger.warning(
-            "nudge email failed: flag=%s recipient=%s error=%s",
-            flag.pk,
-            recipient,
-            type(exc).__name__,
-        )
-        return False
-    return True
-
-
-def _record_deliveries(
-    *, delivered: dict[Recipient, list[int]], complete: list[int], now: datetime
-) -> None:
-    for recipient, ids in delivered.items():
-        for chunk in batched(ids, RECORD_BATCH, strict=False):
-            NudgeFlag.objects.filter(pk__in=chunk).update(**{f"{recipient}_notified_at": now})
-    for chunk in batched(complete, RECORD_BATCH, strict=False):
-        NudgeFlag.objects.filter(pk__in=chunk).update(notified_at=now)
