@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
 
 from accounts.emails import build_email
 from engagements.models import Program
@@ -83,7 +84,7 @@ def _participant_message(flag: NudgeFlag) -> EmailMultiAlternatives:
         return build_email(
             template="nudge_choose_coach",
             to=[participant.email],
-            context={**context, "sign_in_url": _url("/login/")},
+            context={**context, "sign_in_url": _absolute(reverse("accounts:login"))},
         )
     return build_email(template="nudge_book_session", to=[participant.email], context=context)
 
@@ -101,7 +102,9 @@ def _coach_message(flag: NudgeFlag) -> EmailMultiAlternatives | None:
             **_context(flag),
             "person": coach.user,
             "participant": engagement.participant,
-            "log_url": _url(f"/coach/engagements/{engagement.public_id}/"),
+            "log_url": _absolute(
+                reverse("coach_engagement", kwargs={"public_id": engagement.public_id})
+            ),
         },
     )
 
@@ -122,7 +125,8 @@ _BUILDERS: dict[Recipient, Callable[[NudgeFlag], EmailMultiAlternatives | None]]
 }
 
 
-def _url(path: str) -> str:
+def _absolute(path: str) -> str:
+    """An absolute link for an email: there is no request to build it from."""
     return f"{settings.SITE_URL}{path}"
 
 
