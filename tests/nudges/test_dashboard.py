@@ -39,6 +39,19 @@ def test_other_roles_get_a_404(client, role) -> None:  # noqa: ANN001
     assert client.get(URL).status_code == 404
 
 
+def test_staff_can_only_read_the_dashboard(client, staff) -> None:  # noqa: ANN001
+    client.force_login(staff)
+
+    assert client.post(URL).status_code == 405
+    assert client.get(URL).status_code == 200
+
+
+def test_other_roles_get_a_404_before_the_method_is_checked(client) -> None:  # noqa: ANN001
+    client.force_login(UserFactory(role="coach"))
+
+    assert client.post(URL).status_code == 404
+
+
 def test_staff_see_open_flags_by_program_and_kind_with_counts(client, staff) -> None:  # noqa: ANN001
     leaders = ProgramFactory(name="Leaders 2026")
     for _ in range(3):

@@ -208,7 +208,8 @@ RULES: dict[str, Rule] = {
         kwargs=lambda w: {"public_id": w.program.public_id}, get=only("sponsor")
     ),
     # --- staff ---
-    "nudges:ops_dashboard": Rule(get=only("staff")),
+    # Read-only: staff get a 405 for a POST, everyone else the same answer as a GET.
+    "nudges:ops_dashboard": Rule(get=only("staff"), post=only("staff", answer=405)),
     "reports:staff_programs": Rule(get=only("staff")),
     "reports:staff_program_report": Rule(
         kwargs=lambda w: {"public_id": w.program.public_id}, get=only("staff")
