@@ -53,6 +53,6 @@ class NudgeRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "open_flags",
         "emails_sent",
     ]
-    list_filter = ["outcome", "forced", "dry_run"]
+    list_filter = ["outcome", "forced"]
     readonly_fields = [f.name for f in NudgeRun._meta.fields]
     date_hierarchy = "started_at"

@@ -59,7 +59,6 @@ class NudgeRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     as_of = models.DateField()
     forced = models.BooleanField(default=False)
-    dry_run = models.BooleanField(default=False)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
     raised = models.PositiveIntegerField(default=0)
     resolved = models.PositiveIntegerField(default=0)
