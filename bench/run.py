@@ -77,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--requests", type=int, default=500, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per page first")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument(
+        "--nudge-reminders",
+        action="store_true",
+        help="nudges part: reminders on, emails rendered into memory (default: off)",
+    )
     return parser
 
 
@@ -171,21 +176,20 @@ def _measure(results: Results, *, parts: list[str], env: dict[str, str], databas
 
 def _nudges(results: Results) -> None:
     from django.db import connection
-    from django.utils import timezone
 
-    from nudges.management.commands.bench_nudges import timed_nudge_run
+    from bench.nudges import measure
 
-    today = timezone.localdate()
-    for label, day in (("cold: raises every flag", today), ("next day", today + timedelta(1))):
-        timing = timed_nudge_run(day=day)
+    reminders = results.args.nudge_reminders
+    for timing in measure(reminders=reminders):
+        emails = f"{timing.emails:,} emails" if reminders else "reminders off"
         results.add(
-            f"`run_nudges`, {label}",
+            f"`run_nudges`, {timing.label}",
             f"{timing.seconds:.2f} s",
             "",
             "",
             str(timing.statements),
             f"raised {timing.run.raised:,}, resolved {timing.run.resolved:,}, "
-            f"open {timing.run.open_flags:,}; reminders off",
+            f"open {timing.run.open_flags:,}; {emails}",
         )
     # The pages are then measured with these flags, as autovacuum would leave them.
     with connection.cursor() as cursor:
