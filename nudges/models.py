@@ -31,6 +31,8 @@ class NudgeFlag(models.Model):
     class Meta:
         ordering = ["-raised_at"]
         constraints = [
+            # The one guarantee of a single open flag per engagement and kind, even
+            # without the run lock (docs/architecture.md, "Rules and where they live").
             models.UniqueConstraint(
                 fields=["engagement", "kind"],
                 condition=Q(resolved_at__isnull=True),

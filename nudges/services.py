@@ -36,6 +36,8 @@ from nudges.rules import flag_conditions, flag_still_holds
 
 logger = logging.getLogger(__name__)
 
+# A daily job started twice by mistake (cron and a person) must not redo the day's
+# work; docs/architecture.md, "Rules and where they live".
 RUN_GAP = timedelta(hours=1)
 # Key of the PostgreSQL advisory lock held for the whole run ("nudg" in ASCII).
 LOCK_KEY = 0x6E756467
