@@ -3,6 +3,9 @@ from django.urls import include, path
 
 from config import views
 
+# The branded 500 page (config/error_pages.py); Django finds 400, 403 and 404 by template.
+handler500 = "config.error_pages.server_error"
+
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
