@@ -134,6 +134,40 @@ def test_change_page_transition_with_and_without_a_reason(staff_client, staff) -
     ]
 
 
+def test_the_cancel_confirmation_names_its_button_and_offers_a_way_back(staff_client) -> None:  # noqa: ANN001
+    engagement = engagement_in(Status.IN_PROGRESS)
+    cancel = reverse("admin:engagements_engagement_transition", args=[engagement.pk, "cancel"])
+    change = reverse("admin:engagements_engagement_change", args=[engagement.pk])
+
+    body = staff_client.get(cancel).content.decode()
+
+    assert '<input type="submit" value="Cancel engagement">' in body
+    assert f'<a class="button cancel-link" href="{change}">Go back</a>' in body
+    assert 'value="Cancel"' not in body
+    assert staff_client.get(change).status_code == 200  # the link leads somewhere real
+    assert _status(engagement) == Status.IN_PROGRESS
+
+
+def test_the_bulk_cancel_confirmation_goes_back_to_the_list(staff_client) -> None:  # noqa: ANN001
+    engagements = [engagement_in(Status.IN_PROGRESS) for _ in range(2)]
+
+    body = _act(staff_client, "cancel", engagements).content.decode()
+
+    assert '<input type="submit" value="Cancel engagements">' in body
+    assert f'<a class="button cancel-link" href="{CHANGELIST}">Go back</a>' in body
+    assert all(_status(e) == Status.IN_PROGRESS for e in engagements)
+
+
+def test_other_confirmations_keep_their_action_label(staff_client) -> None:  # noqa: ANN001
+    engagement = engagement_in(Status.IN_PROGRESS)
+    complete = reverse("admin:engagements_engagement_transition", args=[engagement.pk, "complete"])
+
+    body = staff_client.get(complete).content.decode()
+
+    assert '<input type="submit" value="Mark completed early">' in body
+    assert ">Go back</a>" in body
+
+
 def test_an_unknown_transition_or_engagement_is_a_404(staff_client) -> None:  # noqa: ANN001
     engagement = engagement_in(Status.IN_PROGRESS)
     bad = reverse("admin:engagements_engagement_transition", args=[engagement.pk, "delete"])
