@@ -2,7 +2,9 @@
 
 `Journey.check_page` is the per-page proof: axe-core finds no serious or
 critical violation, every control can be reached with Tab (no trap) and shows
-a visible focus outline, and a screenshot is kept for the failure report.
+a visible focus outline, and a screenshot is kept for the failure report. The
+page is then shown again on a phone (390 px wide): it must not scroll sideways
+and axe must stay clean there too; that screenshot is always kept.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ AXE_URL = "/__e2e__/axe.min.js"
 BLOCKING_IMPACTS = {"serious", "critical"}
 # The app's :focus-visible rule (static/css/app.css): 3px solid var(--focus).
 APP_FOCUS_OUTLINE = ("solid", 3.0, "rgb(242, 183, 5)")
+# A phone: the page must fit its width (no sideways scroll) and stay accessible.
+PHONE_VIEWPORT = {"width": 390, "height": 844}
 CODE_RE = re.compile(r"\b(\d{6})\b")
 HREF_RE = re.compile(r'href="([^"]+)"')
 
@@ -85,6 +89,22 @@ FOCUSABLE_JS = """
 """
 
 
+# The page's width against the window's, and the outermost elements that stick out.
+WIDTH_JS = """
+() => {
+  const root = document.documentElement;
+  const edge = root.clientWidth + 1;
+  const out = [...document.body.querySelectorAll('*')]
+    .filter(el => el.getBoundingClientRect().right > edge)
+    .filter(el => el.parentElement.getBoundingClientRect().right <= edge)
+    .slice(0, 5)
+    .map(el => el.tagName.toLowerCase() + (el.className ? '.' + el.className : '')
+      + ' to ' + Math.round(el.getBoundingClientRect().right) + ' px');
+  return {scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, sticksOut: out};
+}
+"""
+
+
 def missing_tools() -> str:
     """Why the browser journeys cannot run here, or "" when they can."""
     if not os.access(CHROMIUM, os.X_OK):
@@ -108,6 +128,7 @@ class Journey:
     base_url: str
     outbox: list[Any]
     screenshots: list[tuple[str, bytes]] = field(default_factory=list)
+    phone_screenshots: list[tuple[str, bytes]] = field(default_factory=list)
     checked: list[dict[str, Any]] = field(default_factory=list)
     csp_violations: list[str] = field(default_factory=list)
 
@@ -145,13 +166,37 @@ class Journey:
 
     # --- Checks on every page ---------------------------------------------------
 
-    def check_page(self, name: str, *, focus_style: str = "app") -> None:
-        """axe-core, keyboard reachability and visible focus on the page now shown."""
+    def check_page(self, name: str, *, focus_style: str = "app", phone: bool = True) -> None:
+        """axe-core, keyboard reachability and visible focus on the page now shown;
+        then the same page on a phone (check_on_phone) unless `phone` is False."""
         self.page.wait_for_load_state()
         self.screenshot(name)
         assert not self.csp_violations, "CSP violations:\n" + "\n".join(self.csp_violations)
+        self.assert_no_sideways_scroll(name)
         self.assert_no_serious_axe_violations(name)
         self.assert_keyboard_reaches_everything(name, focus_style=focus_style)
+        if phone:
+            self.check_on_phone(name)
+
+    def check_on_phone(self, name: str) -> None:
+        """At 390 px wide: no sideways scroll and axe still clean; the screenshot is kept."""
+        page = self.page
+        desktop = page.viewport_size
+        page.set_viewport_size(PHONE_VIEWPORT)
+        try:
+            self.phone_screenshots.append((name, page.screenshot(full_page=True)))
+            self.assert_no_sideways_scroll(f"{name} at 390 px")
+            self.assert_no_serious_axe_violations(f"{name} at 390 px")
+        finally:
+            page.set_viewport_size(desktop)
+
+    def assert_no_sideways_scroll(self, name: str) -> None:
+        """The page is no wider than the window (document scrollWidth <= clientWidth)."""
+        width = self.page.evaluate(WIDTH_JS)
+        assert width["scrollWidth"] <= width["clientWidth"], (
+            f"{name} ({self._path()}) scrolls sideways: {width['scrollWidth']} px wide in a "
+            f"{width['clientWidth']} px window; sticking out: {width['sticksOut']}"
+        )
 
     def screenshot(self, name: str) -> None:
         number = len(self.screenshots) + 1
@@ -223,6 +268,14 @@ class Journey:
         raise AssertionError(f"Tab never reached {locator} on {self._path()}")
 
     # --- Reporting --------------------------------------------------------------
+
+    def save_phone_screenshots(self, folder: Path) -> None:
+        """Write every page as it looked at 390 px (kept after every run, failed or not)."""
+        if not self.phone_screenshots:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        for number, (name, png) in enumerate(self.phone_screenshots, start=1):
+            (folder / f"{number:02d}-{name}.png").write_bytes(png)
 
     def save_screenshots(self, folder: Path) -> None:
         """Write the key pages seen so far, and the page as it is now."""

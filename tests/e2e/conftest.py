@@ -103,6 +103,9 @@ def journey(
 ) -> Iterator[Journey]:
     """A fresh browser context and page; on failure its key pages are saved as screenshots.
 
+    Every page the journey checked is also kept as it looked on a phone (390 px),
+    in test-output/e2e/390px/<test name>/, failed or not.
+
     The app's Content-Security-Policy stays on: axe-core is served from a
     same-origin path that only this browser context answers (AXE_URL), and any
     CSP violation a page reports fails the journey.
@@ -121,9 +124,13 @@ def journey(
         yield current
     finally:
         axe_summary.extend({"test": request.node.name, **seen} for seen in current.checked)
+        test_folder = re.sub(r"[^\w.-]+", "_", request.node.name)
+        phone_folder = OUTPUT_ROOT / "390px" / test_folder
+        shutil.rmtree(phone_folder, ignore_errors=True)
+        current.save_phone_screenshots(phone_folder)
         reports = request.node.stash.get(REPORTS, {})
         if any(report.failed for report in reports.values()):
-            folder = OUTPUT_ROOT / re.sub(r"[^\w.-]+", "_", request.node.name)
+            folder = OUTPUT_ROOT / test_folder
             shutil.rmtree(folder, ignore_errors=True)
             current.save_screenshots(folder)
         context.close()

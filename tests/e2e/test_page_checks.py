@@ -76,3 +76,23 @@ def test_keyboard_check_rejects_an_invisible_focus(blank: Journey) -> None:
 
     with pytest.raises(AssertionError, match="has outline"):
         blank.assert_keyboard_reaches_everything("invisible")
+
+
+def test_phone_check_rejects_a_page_that_scrolls_sideways(blank: Journey) -> None:
+    # Fits the desktop window, not a 390 px phone.
+    show(blank, '<p>Fine</p><table><tr><td style="min-width: 600px">Wide</td></tr></table>')
+    blank.assert_no_sideways_scroll("desktop")
+
+    with pytest.raises(AssertionError, match=r"scrolls sideways: \d+ px wide in a 390 px window"):
+        blank.check_on_phone("too-wide")
+
+    assert blank.page.viewport_size == {"width": 1280, "height": 720}  # put back after the check
+
+
+def test_phone_check_passes_a_page_that_fits_and_keeps_its_screenshot(blank: Journey) -> None:
+    show(blank, "<p>A sentence that wraps on a phone, as text does, and fits.</p>")
+
+    blank.check_on_phone("fits")
+
+    assert [name for name, _ in blank.phone_screenshots] == ["fits"]
+    assert blank.checked[-1]["page"] == "fits at 390 px"
