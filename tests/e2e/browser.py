@@ -170,9 +170,10 @@ class Journey:
         """axe-core, keyboard reachability and visible focus on the page now shown;
         then the same page on a phone (check_on_phone) unless `phone` is False."""
         self.page.wait_for_load_state()
+        # Width first: a page thousands of pixels wide makes the screenshot time out.
+        self.assert_no_sideways_scroll(name)
         self.screenshot(name)
         assert not self.csp_violations, "CSP violations:\n" + "\n".join(self.csp_violations)
-        self.assert_no_sideways_scroll(name)
         self.assert_no_serious_axe_violations(name)
         self.assert_keyboard_reaches_everything(name, focus_style=focus_style)
         if phone:
@@ -184,8 +185,8 @@ class Journey:
         desktop = page.viewport_size
         page.set_viewport_size(PHONE_VIEWPORT)
         try:
-            self.phone_screenshots.append((name, page.screenshot(full_page=True)))
             self.assert_no_sideways_scroll(f"{name} at 390 px")
+            self.phone_screenshots.append((name, page.screenshot(full_page=True)))
             self.assert_no_serious_axe_violations(f"{name} at 390 px")
         finally:
             page.set_viewport_size(desktop)
