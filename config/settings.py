@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
             ],
+            "libraries": {"print_tags": "config.print_tags"},
         },
     },
 ]
@@ -181,7 +182,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:"],
-    "style-src": [CSP.SELF],
+    # A nonce'd <style> carries a printed report's running header (config/print_tags.py);
+    # pages that use no nonce keep "style-src 'self'" alone.
+    "style-src": [CSP.SELF, CSP.NONCE],
     "script-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.SELF],
