@@ -142,7 +142,7 @@ def test_the_cancel_confirmation_names_its_button_and_offers_a_way_back(staff_cl
     body = staff_client.get(cancel).content.decode()
 
     assert '<input type="submit" value="Cancel engagement">' in body
-    assert f'<a class="button cancel-link" href="{change}">Go back</a>' in body
+    assert f'<a class="cancel-link" href="{change}">Go back</a>' in body
     assert 'value="Cancel"' not in body
     assert staff_client.get(change).status_code == 200  # the link leads somewhere real
     assert _status(engagement) == Status.IN_PROGRESS
@@ -154,7 +154,7 @@ def test_the_bulk_cancel_confirmation_goes_back_to_the_list(staff_client) -> Non
     body = _act(staff_client, "cancel", engagements).content.decode()
 
     assert '<input type="submit" value="Cancel engagements">' in body
-    assert f'<a class="button cancel-link" href="{CHANGELIST}">Go back</a>' in body
+    assert f'<a class="cancel-link" href="{CHANGELIST}">Go back</a>' in body
     assert all(_status(e) == Status.IN_PROGRESS for e in engagements)
 
 
