@@ -5,6 +5,9 @@ from typing import Any, cast
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.tasks.base import TaskResultStatus
+from django_tasks_db.admin import DBTaskResultAdmin
+from django_tasks_db.models import DBTaskResult
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV
 
@@ -153,3 +156,48 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["action", "object_id", "actor__full_name", "actor__email", "request_id"]
     list_select_related = ["actor"]
     date_hierarchy = "created_at"
+
+
+# django-tasks-db registers its own read-only admin; this one says what each
+# row means for the email it carries.
+admin.site.unregister(DBTaskResult)
+
+
+@admin.register(DBTaskResult)
+class EmailTaskAdmin(DBTaskResultAdmin):
+    """The email queue, read-only: pending (and retrying), sent and failed messages."""
+
+    # The base class declares fixed-length tuples; ours are shorter on purpose.
+    list_display = (  # type: ignore[assignment]
+        "enqueued_at",
+        "message",
+        "delivery",
+        "attempts",
+        "next_attempt",
+        "finished_at",
+    )
+    list_filter = ("status", "queue_name")  # type: ignore[assignment]
+    date_hierarchy = "enqueued_at"
+
+    @admin.display(description="message")
+    def message(self, obj: DBTaskResult) -> str:
+        kwargs = obj.args_kwargs.get("kwargs", {})
+        return str(kwargs.get("template") or obj.task_path.rsplit(".", 1)[-1])
+
+    @admin.display(description="delivery")
+    def delivery(self, obj: DBTaskResult) -> str:
+        if obj.status == TaskResultStatus.READY:
+            return "Pending, will retry" if obj.worker_ids else "Pending"
+        return {
+            TaskResultStatus.RUNNING: "Sending",
+            TaskResultStatus.SUCCESSFUL: "Sent",
+            TaskResultStatus.FAILED: "Failed (gave up)",
+        }.get(obj.status, obj.status)
+
+    @admin.display(description="attempts")
+    def attempts(self, obj: DBTaskResult) -> int:
+        return len(obj.worker_ids)
+
+    @admin.display(description="next attempt")
+    def next_attempt(self, obj: DBTaskResult) -> object:
+        return self.display_run_after(obj) if obj.status == TaskResultStatus.READY else "-"

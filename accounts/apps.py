@@ -7,6 +7,14 @@ class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts and audit"
 
+    def ready(self) -> None:
+        """Retry failed email tasks (django.tasks has no retries of its own)."""
+        from django.tasks.signals import task_finished
+
+        from accounts.emails import email_retry_failed
+
+        task_finished.connect(email_retry_failed, dispatch_uid="accounts.email_retry_failed")
+
 
 class CoachdeskAdminConfig(admin_apps.AdminConfig):
     """django.contrib.admin with the OTP-verified admin site as the default site."""

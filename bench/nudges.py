@@ -3,7 +3,8 @@
 Every flag and run is deleted first, so the first run raises every flag even on a
 database measured before (--reuse); that is why this lives in bench/, which only
 works on its own coachdesk_bench_* databases, and not among the app's commands.
-Emails are rendered into an in-memory backend, never sent through the configured one.
+Reminders are rendered and queued as email tasks (nobody runs a worker here, so
+none is sent); the queued rows are deleted with the flags before each measure.
 """
 
 from __future__ import annotations
@@ -13,17 +14,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from io import StringIO
 
-from django.core import mail
 from django.core.management import call_command
 from django.db import connection
-from django.test.utils import CaptureQueriesContext, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from bench.env import PREFIX
 from engagements.models import Program
 from nudges.models import NudgeFlag, NudgeRun
-
-LOCMEM = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 
 @dataclass(frozen=True)
@@ -46,6 +45,7 @@ def measure(*, reminders: bool) -> list[NudgeTiming]:
     Program.objects.update(reminders_enabled=reminders)
     NudgeFlag.objects.all().delete()
     NudgeRun.objects.all().delete()
+    DBTaskResult.objects.all().delete()
     today = timezone.localdate()
     return [
         timed_nudge_run(label="cold: raises every flag", day=today),
@@ -54,16 +54,14 @@ def measure(*, reminders: bool) -> list[NudgeTiming]:
 
 
 def timed_nudge_run(*, label: str, day: date) -> NudgeTiming:
-    """One forced run_nudges as of `day`: wall time, SQL statements, emails rendered."""
+    """One forced run_nudges as of `day`: wall time, SQL statements, emails queued."""
     out = StringIO()
-    with override_settings(MAILERS=LOCMEM), CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         call_command("run_nudges", "--force", "--today", day.isoformat(), stdout=out)
         elapsed = time.perf_counter() - started
-    emails = len(getattr(mail, "outbox", []))
-    mail.outbox = []
     run = NudgeRun.objects.order_by("-pk").first()
     assert run is not None  # noqa: S101 - call_command above always records a run
     return NudgeTiming(
-        label=label, seconds=elapsed, statements=len(queries), emails=emails, run=run
+        label=label, seconds=elapsed, statements=len(queries), emails=run.emails_sent, run=run
     )

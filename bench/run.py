@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--nudge-reminders",
         action="store_true",
-        help="nudges part: reminders on, emails rendered into memory (default: off)",
+        help="nudges part: reminders on, emails rendered and queued, not sent (default: off)",
     )
     return parser
 
@@ -181,7 +181,7 @@ def _nudges(results: Results) -> None:
 
     reminders = results.args.nudge_reminders
     for timing in measure(reminders=reminders):
-        emails = f"{timing.emails:,} emails" if reminders else "reminders off"
+        emails = f"{timing.emails:,} emails queued" if reminders else "reminders off"
         results.add(
             f"`run_nudges`, {timing.label}",
             f"{timing.seconds:.2f} s",

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_ratelimit",
     "import_export",
+    "django_tasks_db",
     "accounts",
     "coaches",
     "engagements",
@@ -124,6 +125,15 @@ if CACHES["default"]["BACKEND"].endswith("LocMemCache") and (USING_SQLITE or DEB
     SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 MAILERS = mailers_from_url(env.str("EMAIL_URL"))
+
+# Every email goes through Django's Tasks framework into a PostgreSQL (or, for
+# the quick start, SQLite) table, in the same transaction as the change it
+# reports; `manage.py db_worker` sends them (docs/architecture.md, "Email").
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A failed send is tried again after 30 s, 1, 2, 4 minutes...; after the last
+# attempt it stays "failed" in the admin (Task results).
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=6)
+EMAIL_RETRY_BASE_SECONDS = env.int("EMAIL_RETRY_BASE_SECONDS", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Coachdesk <hello@coachdesk.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -1,11 +1,11 @@
-"""Reminder emails about open flags: build them, send them one by one, record them.
+"""Reminder emails about open flags: build them, queue them for the worker, record them.
 
 Who is emailed about which kind is rules.RECIPIENTS (docs/architecture.md, "Rules
 and where they live"); the builder and the dry run's counts below both read it.
 Reminders go out after the run has committed its flags, once per flag and
 recipient: each flag stamps `<recipient>_notified_at` per message delivered and
-`notified_at` once all are, so a failed send is retried by the next run without
-emailing anybody twice.
+`notified_at` once all are, in the transaction that queues the messages for the
+email worker (which retries a failed send), so nobody is emailed twice.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
-from accounts.emails import build_email
+from accounts.emails import build_email, email_enqueue_many
 from engagements.models import Program
 from nudges.models import FlagKind, NudgeFlag
 from nudges.rules import RECIPIENTS, Recipient, flag_still_holds, kinds_reminding, reminder_kinds
@@ -131,35 +132,40 @@ def _absolute(path: str) -> str:
 
 
 def nudge_reminders_send(*, now: datetime) -> tuple[int, int]:
-    """Send every reminder still owed on open flags of programs with reminders on.
+    """Queue every reminder still owed on open flags of programs with reminders on.
 
     Newly raised flags and earlier failures alike: one message per recipient per
-    flag, each sent on its own so one failure never blocks the others. Deliveries
-    are recorded in batched UPDATEs, also when the loop is interrupted. Returns
-    (sent, failed). Must run after the flags' transaction has committed.
+    flag. Per batch of flags, the messages are queued for the email worker and
+    the deliveries recorded in one transaction, so a flag says "notified" exactly
+    when its message is in the queue (the worker retries failed sends). A message
+    that cannot be built is not recorded and is tried again by the next run.
+    Returns (queued, failed). Must run after the flags' transaction has committed.
     """
     pending = (
         _pending_flags()
         .select_related("engagement__participant", "engagement__coach__user", "engagement__program")
         .order_by("pk")
     )
-    delivered: dict[Recipient, list[int]] = {recipient: [] for recipient in Recipient}
-    complete: list[int] = []
     sent = failed = 0
-    try:
-        for flag in pending.iterator(chunk_size=2000):
+    for flags in batched(pending.iterator(chunk_size=2000), RECORD_BATCH, strict=False):
+        outgoing: list[tuple[EmailMultiAlternatives, str]] = []
+        delivered: dict[Recipient, list[int]] = {recipient: [] for recipient in Recipient}
+        complete: list[int] = []
+        for flag in flags:
             ok = True
             for recipient, message in _safe_messages(flag):
-                if message is not None and _deliver(message, flag=flag, recipient=recipient):
-                    delivered[recipient].append(flag.pk)
-                    sent += 1
-                else:
+                if message is None:
                     ok = False
                     failed += 1
+                    continue
+                outgoing.append((message, f"nudge_{flag.kind}_{recipient}"))
+                delivered[recipient].append(flag.pk)
             if ok:
                 complete.append(flag.pk)
-    finally:
-        _record_deliveries(delivered=delivered, complete=complete, now=now)
+        with transaction.atomic():
+            email_enqueue_many(outgoing)
+            _record_deliveries(delivered=delivered, complete=complete, now=now)
+        sent += len(outgoing)
     return sent, failed
 
 
@@ -169,21 +175,6 @@ def _safe_messages(flag: NudgeFlag) -> list[tuple[Recipient, EmailMultiAlternati
     except Exception as exc:  # noqa: BLE001 - a broken template must not stop the others
         logger.warning("nudge email not built: flag=%s error=%s", flag.pk, type(exc).__name__)
         return [(Recipient.PARTICIPANT, None)]
-
-
-def _deliver(message: EmailMultiAlternatives, *, flag: NudgeFlag, recipient: Recipient) -> bool:
-    try:
-        message.send()
-    except Exception as exc:  # noqa: BLE001 - retried by the next run
-        # The exception's text can hold the address; log its type only.
-        logger.warning(
-            "nudge email failed: flag=%s recipient=%s error=%s",
-            flag.pk,
-            recipient,
-            type(exc).__name__,
-        )
-        return False
-    return True
 
 
 def _record_deliveries(

@@ -9,8 +9,9 @@ one_open_flag_per_engagement_kind makes a second open flag impossible, so even a
 race could not duplicate one. Each program commits on its own: a failure rolls
 back that program only and the run ends as failed.
 
-Reminders are sent after those commits, one message.send() per recipient, and
-recorded in a few batched UPDATEs; a send that fails is retried by the next run.
+Reminders are queued for the email worker after those commits, in the same
+transaction as their delivery records (reminders.py); the worker retries a
+failed send.
 A run within RUN_GAP of the last successful one does nothing unless forced. On
 PostgreSQL a session advisory lock serializes whole runs (flags and emails), so
 two runs at once never email the same person twice.

@@ -17,8 +17,14 @@ fi
 
 .venv/bin/python manage.py migrate --no-input -v 0
 .venv/bin/python manage.py seed_demo
+# Email goes through the task queue: a worker beside runserver sends it (to this
+# terminal, EMAIL_URL=consolemail://) and stops with it.
+.venv/bin/python manage.py db_worker --interval 0.5 --no-startup-delay --no-reload -v 0 &
+worker=$!
+trap 'kill "$worker" 2>/dev/null || true' EXIT INT TERM
+
 echo
 echo "Open http://127.0.0.1:8000 and sign in with one of the emails above;"
 echo "the sign-in code is printed in this terminal as an email."
 echo
-exec .venv/bin/python manage.py runserver 127.0.0.1:8000
+.venv/bin/python manage.py runserver 127.0.0.1:8000

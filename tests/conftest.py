@@ -77,6 +77,40 @@ def run_in_threads() -> Callable[..., list[Any]]:
 
 
 @pytest.fixture
+def run_worker(db: None, monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    """Run the task worker (django-tasks-db's db_worker) here until no task is ready.
+
+    This is what delivers email: tests that read `mailoutbox` call it first.
+    Returns how many tasks ran. Tasks scheduled for later (a retry's backoff)
+    are not ready yet; move the clock past their `run_after` and call it again.
+    """
+    from django_tasks_db.management.commands import db_worker
+    from zeal import zeal_ignore
+
+    # The worker drops stale connections between tasks; inside a test's
+    # transaction that would close the test's own connection.
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+
+    def run() -> int:
+        worker = db_worker.Worker(
+            queue_names=["default"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="test-worker",
+            excluded_queue_names=[],
+        )
+        # The worker's loop reads one task row per iteration, by design.
+        with zeal_ignore():
+            worker.run()
+        return worker._run_tasks
+
+    return run
+
+
+@pytest.fixture
 def participant(db: None) -> Any:
     return factories.UserFactory(role="participant")
 

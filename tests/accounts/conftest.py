@@ -27,13 +27,16 @@ def code_in(message: Any) -> str:
 
 
 @pytest.fixture
-def request_code(client: Any, django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
+def request_code(client: Any, run_worker: Callable[[], int]) -> Callable[..., Any]:
+    """POST the address to /login/, then let the worker send what was queued."""
+
     def run(email: str, *, next: str | None = None, on: Any = None, **extra: Any) -> Any:
         data = {"email": email}
         if next is not None:
             data["next"] = next
-        with django_capture_on_commit_callbacks(execute=True):
-            return (on or client).post("/login/", data, **extra)
+        response = (on or client).post("/login/", data, **extra)
+        run_worker()
+        return response
 
     return run
 

@@ -48,15 +48,13 @@ BAD_ROW_REASONS = [
 ]
 
 
-def test_import_creates_participants_engagements_and_one_email_each_after_commit(
-    program, mailoutbox, django_capture_on_commit_callbacks
+def test_import_creates_participants_engagements_and_queues_one_email_each(
+    program, mailoutbox, run_worker
 ) -> None:  # noqa: ANN001
     existing = factories.UserFactory(email="grace@example.com", full_name="Grace B. Hopper")
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        report = participants_import(program=program, dataset=_dataset(GOOD))
-        assert mailoutbox == []  # nothing is sent before the transaction commits
-    for callback in callbacks:
-        callback()
+    report = participants_import(program=program, dataset=_dataset(GOOD))
+    assert mailoutbox == []  # the import queues the invitations; the worker sends them
+    assert run_worker() == 2
     assert report.ok and (report.invited, report.new_accounts) == (2, 1)
     ada = User.objects.get(email="ada@example.com")
     assert (ada.role, ada.full_name, ada.has_usable_password()) == (
@@ -77,7 +75,7 @@ def test_import_creates_participants_engagements_and_one_email_each_after_commit
 
 
 def test_every_kind_of_bad_row_is_listed_and_nothing_is_written(
-    program, mailoutbox, django_capture_on_commit_callbacks
+    program, mailoutbox, django_capture_on_commit_callbacks, run_worker
 ) -> None:  # noqa: ANN001
     text = _bad_file(program)
     users, engagements = User.objects.count(), Engagement.objects.count()
@@ -85,6 +83,7 @@ def test_every_kind_of_bad_row_is_listed_and_nothing_is_written(
         report = participants_import(program=program, dataset=_dataset(text))
     assert report.problems == BAD_ROW_REASONS
     assert (User.objects.count(), Engagement.objects.count()) == (users, engagements)
+    assert run_worker() == 0
     assert mailoutbox == []
     assert not AuditEvent.objects.filter(action="invitation.sent").exists()
 
@@ -94,7 +93,7 @@ def test_model_validation_is_on(program) -> None:  # noqa: ANN001
 
 
 def test_a_real_run_rolls_back_every_row_when_one_is_refused(
-    program, mailoutbox, django_capture_on_commit_callbacks
+    program, mailoutbox, django_capture_on_commit_callbacks, run_worker
 ) -> None:  # noqa: ANN001
     """rollback_on_validation_errors: without it the valid rows would be kept."""
     resource = ParticipantImportResource(program=program)
@@ -103,16 +102,18 @@ def test_a_real_run_rolls_back_every_row_when_one_is_refused(
     assert result.has_validation_errors()
     assert not User.objects.filter(email="ok@example.com").exists()
     assert Engagement.objects.filter(program=program).count() == 1  # only the pre-existing one
+    assert run_worker() == 0
     assert mailoutbox == []
 
 
 def test_dry_run_reports_without_writing_or_sending(
-    program, mailoutbox, django_capture_on_commit_callbacks
+    program, mailoutbox, django_capture_on_commit_callbacks, run_worker
 ) -> None:  # noqa: ANN001
     with django_capture_on_commit_callbacks(execute=True):
         report = participants_import(program=program, dataset=_dataset(GOOD), dry_run=True)
     assert report.ok and report.new_accounts == 2
     assert not User.objects.exists() and not Engagement.objects.exists()
+    assert run_worker() == 0
     assert mailoutbox == []
 
 
@@ -137,7 +138,7 @@ def test_missing_columns_are_a_clear_file_error(program) -> None:  # noqa: ANN00
 
 
 def test_command_imports_by_program_name(
-    tmp_path: Path, program, mailoutbox, django_capture_on_commit_callbacks
+    tmp_path: Path, program, mailoutbox, django_capture_on_commit_callbacks, run_worker
 ) -> None:  # noqa: ANN001
     path = tmp_path / "people.csv"
     path.write_text(GOOD)
@@ -146,19 +147,25 @@ def test_command_imports_by_program_name(
         call_command("import_participants", program.name, str(path), stdout=out)
     assert f"Invited 2 participant(s) to {program.name} (2 new account(s))" in out.getvalue()
     assert Engagement.objects.filter(program=program).count() == 2
+    assert run_worker() == 2
     assert len(mailoutbox) == 2
 
 
-def test_command_dry_run_by_public_id_writes_nothing(tmp_path: Path, program, mailoutbox) -> None:  # noqa: ANN001
+def test_command_dry_run_by_public_id_writes_nothing(
+    tmp_path: Path, program, mailoutbox, run_worker
+) -> None:  # noqa: ANN001
     path = tmp_path / "people.csv"
     path.write_text(GOOD)
     out = StringIO()
     call_command("import_participants", str(program.public_id), str(path), "--dry-run", stdout=out)
     assert "Dry run: all 2 row(s) are valid" in out.getvalue()
+    assert run_worker() == 0
     assert not User.objects.exists() and mailoutbox == []
 
 
-def test_command_lists_bad_rows_and_writes_nothing(tmp_path: Path, program, mailoutbox) -> None:  # noqa: ANN001
+def test_command_lists_bad_rows_and_writes_nothing(
+    tmp_path: Path, program, mailoutbox, run_worker
+) -> None:  # noqa: ANN001
     path = tmp_path / "people.csv"
     path.write_text(_bad_file(program))
     err = StringIO()
@@ -166,6 +173,7 @@ def test_command_lists_bad_rows_and_writes_nothing(tmp_path: Path, program, mail
         call_command("import_participants", program.name, str(path), stderr=err)
     assert err.getvalue().splitlines() == BAD_ROW_REASONS
     assert not User.objects.filter(email="ok@example.com").exists()
+    assert run_worker() == 0
     assert mailoutbox == []
 
 
@@ -203,7 +211,13 @@ def test_admin_import_shows_bad_rows_and_offers_no_confirmation(
 
 
 def test_admin_import_dry_run_then_confirm_invites_everyone(
-    client: Client, sign_in, staff, program, mailoutbox, django_capture_on_commit_callbacks
+    client: Client,
+    sign_in,
+    staff,
+    program,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+    run_worker,
 ) -> None:  # noqa: ANN001
     sign_in(staff)
     preview = _upload(client, program, GOOD)
@@ -218,11 +232,18 @@ def test_admin_import_dry_run_then_confirm_invites_everyone(
         )
     assert "Invited 2 participant(s); invitation emails sent." in response.content.decode()
     assert Engagement.objects.filter(program=program, status="invited").count() == 2
+    run_worker()
     assert sorted(m.to[0] for m in mailoutbox) == ["ada@example.com", "grace@example.com"]
 
 
 def test_resend_invitation_action_emails_only_open_invitations(
-    client: Client, sign_in, staff, program, mailoutbox, django_capture_on_commit_callbacks
+    client: Client,
+    sign_in,
+    staff,
+    program,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+    run_worker,
 ) -> None:  # noqa: ANN001
     invited = factories.EngagementFactory(program=program).participant
     started = factories.engagement_with_coach(program=program).participant
@@ -235,5 +256,6 @@ def test_resend_invitation_action_emails_only_open_invitations(
             follow=True,
         )
     assert "1 invitation(s) resent. 1 refused (no open invitation)." in response.content.decode()
+    run_worker()
     assert [m.to for m in mailoutbox] == [[invited.email]]
     assert AuditEvent.objects.get(action="invitation.sent").actor == staff

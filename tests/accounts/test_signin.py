@@ -244,7 +244,7 @@ def test_code_request_and_check_take_a_fixed_number_of_queries(
     for user in factories.UserFactory.create_batch(others):
         _device_with_code(user)
     login_code_request(email=participant.email)  # creates the device
-    with django_assert_num_queries(5):  # user, savepoint, locked device, update, release
+    with django_assert_num_queries(6):  # user, savepoint, locked device, update, queue, release
         login_code_request(email=participant.email)
     with django_assert_num_queries(1):
         login_code_request(email="nobody@example.com")

@@ -27,7 +27,7 @@ def select_url(coach: CoachProfile) -> str:
 
 
 def test_selecting_assigns_the_coach_records_history_and_audit_and_emails_both(
-    client, program, django_capture_on_commit_callbacks, mailoutbox
+    client, program, django_capture_on_commit_callbacks, mailoutbox, run_worker
 ) -> None:  # noqa: ANN001
     engagement = enrol(program)
     (coach,) = pool(program, 1)
@@ -45,6 +45,7 @@ def test_selecting_assigns_the_coach_records_history_and_audit_and_emails_both(
     event = AuditEvent.objects.get(action="engagement.coach_selected")
     assert event.actor == engagement.participant
     assert event.after["coach"] == str(coach.public_id)
+    assert run_worker() == 2
     to_participant, to_coach = mailoutbox
     assert to_participant.to == [engagement.participant.email]
     assert coach.booking_url in to_participant.body
@@ -54,7 +55,7 @@ def test_selecting_assigns_the_coach_records_history_and_audit_and_emails_both(
 
 
 def test_a_full_coach_is_refused_with_409_and_the_directory_shown_again(
-    client, program, mailoutbox
+    client, program, mailoutbox, run_worker
 ) -> None:  # noqa: ANN001
     engagement = enrol(program)
     full, other = pool(program, 2, capacity=1)
@@ -70,6 +71,7 @@ def test_a_full_coach_is_refused_with_409_and_the_directory_shown_again(
     engagement.refresh_from_db()
     assert engagement.status == Status.INVITED and engagement.coach is None
     assert not EngagementCoach.objects.filter(engagement=engagement).exists()
+    assert run_worker() == 0
     assert mailoutbox == []
 
 

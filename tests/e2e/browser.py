@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,8 @@ class Journey:
     page: Any
     base_url: str
     outbox: list[Any]
+    # Runs the email worker until the queue is empty (the run_worker fixture).
+    deliver: Callable[[], object]
     screenshots: list[tuple[str, bytes]] = field(default_factory=list)
     phone_screenshots: list[tuple[str, bytes]] = field(default_factory=list)
     checked: list[dict[str, Any]] = field(default_factory=list)
@@ -143,6 +146,7 @@ class Journey:
 
     def code_for(self, email: str) -> str:
         """The code in the newest sign-in email to `email` (the locmem outbox)."""
+        self.deliver()
         for message in reversed(self.outbox):
             if email in message.to and "sign-in code" in message.subject:
                 match = CODE_RE.search(message.body)

@@ -5,8 +5,9 @@ axe-core comes from tests/e2e/node_modules (npm, pinned by package-lock.json);
 scripts/test.sh installs both when it can. When either is missing the journeys
 skip with the reason, and under CI=true a skip fails the run (tests/conftest.py).
 
-The live server runs in a thread of this process, so the locmem outbox the
-server writes to is the `mailoutbox` the test reads its sign-in codes from.
+The live server runs in a thread of this process and queues its emails; the
+journey runs the worker here before reading a code, so the locmem outbox the
+worker writes to is the `mailoutbox` the test reads its sign-in codes from.
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ def journey(
     playwright_browser: Any,
     site: Any,
     mailoutbox: list[Any],
+    run_worker: Any,
     axe_summary: list[dict[str, Any]],
 ) -> Iterator[Journey]:
     """A fresh browser context and page; on failure its key pages are saved as screenshots.
@@ -119,7 +121,7 @@ def journey(
     )
     context.set_default_timeout(10_000)
     page = context.new_page()
-    current = Journey(page=page, base_url=site.url, outbox=mailoutbox)
+    current = Journey(page=page, base_url=site.url, outbox=mailoutbox, deliver=run_worker)
     try:
         yield current
     finally:

@@ -17,7 +17,7 @@ STYLE = "<style>:focus-visible { outline: 3px solid #f2b705; }</style>"
 @pytest.fixture
 def blank(playwright_browser: Any) -> Iterator[Journey]:
     context = playwright_browser.new_context(bypass_csp=True)
-    yield Journey(page=context.new_page(), base_url="", outbox=[])
+    yield Journey(page=context.new_page(), base_url="", outbox=[], deliver=lambda: 0)
     context.close()
 
 

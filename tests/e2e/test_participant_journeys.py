@@ -49,6 +49,7 @@ def test_participant_signs_in_from_the_invitation_and_chooses_a_coach_by_keyboar
     page, keyboard = journey.page, journey.page.keyboard
 
     # The link in the invitation email opens the sign-in page.
+    journey.deliver()  # the worker sends the queued invitation
     link = invitation_link(journey.outbox, participant.email)
     assert link == f"{journey.base_url}/login/"
     page.goto(link)

@@ -42,10 +42,12 @@ def _one_run(i: int) -> str:
 def test_two_runs_at_once_raise_each_flag_once_and_email_each_person_once(
     run_in_threads,  # noqa: ANN001
     mailoutbox,  # noqa: ANN001
+    run_worker,  # noqa: ANN001
 ) -> None:
     _stuck_program(5)
 
     results = run_in_threads(_one_run, 2)
+    run_worker()
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert NudgeFlag.objects.count() == 15
@@ -57,10 +59,13 @@ def test_two_runs_at_once_raise_each_flag_once_and_email_each_person_once(
     assert len({(tuple(m.to), m.subject) for m in mailoutbox}) == len(mailoutbox)
 
 
-def test_many_runs_at_once_still_email_each_person_once(run_in_threads, mailoutbox) -> None:  # noqa: ANN001
+def test_many_runs_at_once_still_email_each_person_once(
+    run_in_threads, mailoutbox, run_worker
+) -> None:  # noqa: ANN001
     _stuck_program(3)
 
     results = run_in_threads(_one_run, 4)
+    run_worker()
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert NudgeFlag.objects.count() == 9
@@ -84,7 +89,9 @@ def test_the_unique_index_alone_prevents_duplicates_when_inserts_race(run_in_thr
     assert NudgeFlag.objects.count() == 20
 
 
-def test_a_run_that_finds_another_in_progress_does_nothing_and_says_so(mailoutbox) -> None:  # noqa: ANN001
+def test_a_run_that_finds_another_in_progress_does_nothing_and_says_so(
+    mailoutbox, run_worker
+) -> None:  # noqa: ANN001
     _stuck_program(1)
     locked, release = threading.Event(), threading.Event()
 
@@ -109,5 +116,6 @@ def test_a_run_that_finds_another_in_progress_does_nothing_and_says_so(mailoutbo
 
     assert "Another nudge run is in progress; this one did nothing." in output
     assert NudgeFlag.objects.count() == 0
+    assert run_worker() == 0
     assert mailoutbox == []
     assert NudgeRun.objects.get().outcome == NudgeRun.Outcome.SKIPPED

@@ -200,11 +200,14 @@ def test_dashboard_query_count_is_fixed(
     assert response.status_code == 200
 
 
-def test_run_on_the_demo_data_raises_flags_that_show_on_the_dashboard(client, mailoutbox) -> None:  # noqa: ANN001
+def test_run_on_the_demo_data_raises_flags_that_show_on_the_dashboard(
+    client, mailoutbox, run_worker
+) -> None:  # noqa: ANN001
     call_command("seed_demo", stdout=StringIO())
     out = StringIO()
 
     call_command("run_nudges", stdout=out)
+    run_worker()
 
     assert "Northwind Leadership Coaching 2026" in out.getvalue()
     kinds = set(NudgeFlag.objects.values_list("kind", flat=True))

@@ -170,6 +170,7 @@ def test_dry_run_counts_exactly_the_reminders_the_recipients_map_sends(
     kind,  # noqa: ANN001
     owed,  # noqa: ANN001
     mailoutbox,  # noqa: ANN001
+    run_worker,  # noqa: ANN001
 ) -> None:
     """The dry run's message count, the messages sent and RECIPIENTS agree, kind by kind.
 
@@ -189,6 +190,7 @@ def test_dry_run_counts_exactly_the_reminders_the_recipients_map_sends(
 
     dry_run = run_nudges("--dry-run")
     run_nudges()
+    run_worker()
 
     assert list(NudgeFlag.objects.values_list("kind", flat=True)) == [kind]
     expected = sorted([address[recipient]] for recipient in RECIPIENTS[kind])

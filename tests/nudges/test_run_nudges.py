@@ -138,7 +138,9 @@ def test_a_failed_run_does_not_hold_back_the_next_one(monkeypatch) -> None:  # n
     assert "raised 1" in output
 
 
-def test_dry_run_writes_nothing_sends_nothing_and_says_what_it_would_do(mailoutbox) -> None:  # noqa: ANN001
+def test_dry_run_writes_nothing_sends_nothing_and_says_what_it_would_do(
+    mailoutbox, run_worker
+) -> None:  # noqa: ANN001
     program = ProgramFactory()
     invited(program, days_ago=10)
     selected(program, days_ago=20)
@@ -153,6 +155,7 @@ def test_dry_run_writes_nothing_sends_nothing_and_says_what_it_would_do(mailoutb
     assert NudgeFlag.objects.count() == 1
     assert NudgeFlag.objects.get().resolved_at is None
     assert NudgeRun.objects.count() == 0
+    assert run_worker() == 0
     assert mailoutbox == []
 
 
@@ -230,10 +233,11 @@ def _bulk_invited(program, n: int) -> None:  # noqa: ANN001
 
 def expected_run_queries() -> int:
     # programs, last success, create run, per program (savepoint, resolve, insert,
-    # release), open counts, pending reminders, 3 delivery updates, finish run;
+    # release), open counts, pending reminders, then savepoint, one INSERT queueing
+    # every message, 3 delivery updates and release; finish run;
     # on PostgreSQL also the advisory lock and unlock, ANALYZE of the flag table
     # and, per program, SET LOCAL enable_nestloop.
-    return 13 + (4 if connection.vendor == "postgresql" else 0)
+    return 16 + (4 if connection.vendor == "postgresql" else 0)
 
 
 @pytest.mark.parametrize("size", [10, 2000])
@@ -241,6 +245,7 @@ def test_query_count_of_a_run_does_not_grow_with_engagements(
     size,  # noqa: ANN001
     django_assert_num_queries,  # noqa: ANN001
     mailoutbox,  # noqa: ANN001
+    run_worker,  # noqa: ANN001
 ) -> None:
     program = ProgramFactory()
     selected(program, days_ago=20)
@@ -249,6 +254,7 @@ def test_query_count_of_a_run_does_not_grow_with_engagements(
 
     with django_assert_num_queries(expected_run_queries()):
         run_nudges()
+    run_worker()
 
     assert NudgeFlag.objects.filter(resolved_at__isnull=True).count() == size
     assert len(mailoutbox) == size + 2
