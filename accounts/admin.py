@@ -92,7 +92,7 @@ class UserAdmin(ImportMixin, admin.ModelAdmin):
         refused = queryset.exclude(pk__in=sent_to).count()
         _report(self, request, len(sent_to), "invitation(s) resent", refused, "no open invitation")
 
-    @admin.action(description="Unlock sign-in")
+    @admin.action(description="Unlock sign-in (reset code-request limits)")
     def unlock_sign_in(self, request: AuthenticatedHttpRequest, queryset: QuerySet[User]) -> None:
         done = refused = 0
         for user in queryset:
@@ -100,7 +100,7 @@ class UserAdmin(ImportMixin, admin.ModelAdmin):
                 done += 1
             else:
                 refused += 1
-        _report(self, request, done, "account(s) unlocked", refused, "not locked")
+        _report(self, request, done, "account(s) unlocked", refused, "deactivated")
 
     @admin.action(description="Deactivate (signs them out everywhere)")
     def deactivate(self, request: AuthenticatedHttpRequest, queryset: QuerySet[User]) -> None:
@@ -118,33 +118,13 @@ class UserAdmin(ImportMixin, admin.ModelAdmin):
 
 
 @admin.register(EmailCodeDevice)
-class EmailCodeDeviceAdmin(admin.ModelAdmin):
-    """Read-only view of sign-in throttling; codes are never shown (only hashes exist)."""
+class EmailCodeDeviceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: each user's sign-in device and when it last verified a session."""
 
-    list_display = [
-        "user",
-        "throttling_failure_count",
-        "throttling_failure_timestamp",
-        "last_used_at",
-        "created_at",
-    ]
+    list_display = ["user", "last_used_at", "created_at"]
     list_select_related = ["user"]
     search_fields = ["user__full_name", "user__email"]
-    # A tuple: the stubs type `fields` as a list of str-or-group, which list[str] is not.
-    fields = readonly_fields = (
-        "user",
-        "throttling_failure_count",
-        "throttling_failure_timestamp",
-        "valid_until",
-        "last_used_at",
-        "created_at",
-    )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    fields = readonly_fields = ("user", "last_used_at", "created_at")
 
 
 @admin.register(AuditEvent)

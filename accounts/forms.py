@@ -14,6 +14,7 @@ class EmailForm(forms.Form):
         error_messages={
             "required": "Enter the email address you were invited with.",
             "invalid": "Enter an email address such as name@example.com.",
+            "max_length": "An email address has at most 254 characters.",
         },
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager
@@ -10,9 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
-from django_otp.models import Device, ThrottlingMixin, TimestampMixin, VerifyNotAllowed
-
-from accounts.emails import send_email
+from django_otp.models import Device, TimestampMixin
 
 
 class Role(models.TextChoices):
@@ -120,22 +118,21 @@ class AuditEvent(models.Model):
         return f"{self.action} {self.object_type} {self.object_id}".strip()
 
 
-# Sign-in codes (OWASP ASVS 2.7): six digits, ten minutes, single use.
+# Sign-in codes (OWASP ASVS 2.7): six digits, ten minutes, single use, each bound
+# to the browser that asked for it (docs/architecture.md, "Sign-in").
 CODE_DIGITS = 6
 CODE_VALIDITY = timedelta(minutes=10)
-# Wrong codes back off 1, 2, 4, 8 seconds (django-otp's throttling); the fifth
-# failure in a row locks verification for 15 minutes, doubling after that,
-# until the backoff expires or staff unlock the account.
+# Wrong codes back off 1, 2, 4, 8 seconds; the fifth wrong code in a row uses the
+# code up (the person asks for a new one). Only that one pending sign-in is
+# affected: nobody else's guesses can refuse a person's code.
 THROTTLE_FACTOR_SECONDS = 1
-LOCKOUT_AFTER_FAILURES = 5
-LOCKOUT_SECONDS = 15 * 60
-MAX_LOCKOUT_SECONDS = 24 * 60 * 60
+GUESSES_PER_CODE = 5
 
 
-def hash_code(*, device_pk: int | None, code: str) -> str:
-    """Keyed hash (HMAC-SHA256 with SECRET_KEY) of a code, bound to its device."""
+def hash_code(*, token: str, code: str) -> str:
+    """Keyed hash (HMAC-SHA256 with SECRET_KEY) of a code, bound to its pending sign-in."""
     return salted_hmac(
-        "accounts.EmailCodeDevice.code", f"{device_pk}:{code}", algorithm="sha256"
+        "accounts.SignInRequest.code", f"{token}:{code}", algorithm="sha256"
     ).hexdigest()
 
 
@@ -144,86 +141,53 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
-class EmailCodeDevice(TimestampMixin, ThrottlingMixin, Device):
-    """A user's emailed sign-in code, stored only as a keyed hash.
+class SignInRequest(models.Model):
+    """One pending sign-in: a code asked for by one browser, stored only as a keyed hash.
 
-    django-otp's stock EmailDevice keeps the code in clear and compares it with
-    ==; this device keeps its throttling, timestamps and device protocol (so
-    OTPMiddleware, OTPAdminSite and verify_token apply) but stores an HMAC and
-    compares in constant time. No cooldown mixin: django-ratelimit already caps
-    code emails per address and per client.
+    The browser keeps the random `token` in its session; the worker writes this
+    row for every address it is given, with `user` empty when no active
+    account has the address (that code is never sent), so checking a code
+    does the same work whoever asked.
     """
 
-    token_hash = models.CharField(max_length=64, blank=True)
-    valid_until = models.DateTimeField(null=True, blank=True)
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    valid_until = models.DateTimeField(db_index=True)
+    failures = models.PositiveSmallIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Sign-in request {self.pk}"
+
+    def matches(self, code: str) -> bool:
+        """Whether `code` is this request's code (constant-time; says nothing about expiry)."""
+        return constant_time_compare(hash_code(token=self.token, code=code), self.code_hash)
+
+    @property
+    def used_up(self) -> bool:
+        """True once GUESSES_PER_CODE wrong codes in a row were entered."""
+        return self.failures >= GUESSES_PER_CODE
+
+    def retry_at(self) -> datetime | None:
+        """When the next guess will be judged (1, 2, 4, 8 s after each wrong one), or None."""
+        if not self.failures or self.last_failure_at is None:
+            return None
+        return self.last_failure_at + timedelta(
+            seconds=THROTTLE_FACTOR_SECONDS * 2 ** (self.failures - 1)
+        )
+
+
+class EmailCodeDevice(TimestampMixin, Device):
+    """The user's django-otp device: signing in with an emailed code verifies the
+    session with it, which OTPMiddleware, OTPAdminSite and the staff pages check.
+
+    The codes themselves live on SignInRequest (one per pending sign-in).
+    """
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user"], name="accounts_one_code_device_per_user")
         ]
-
-    def get_throttle_factor(self) -> int:
-        return THROTTLE_FACTOR_SECONDS
-
-    @property
-    def is_locked_out(self) -> bool:
-        """True once the failures in a row reach the lockout threshold."""
-        return self.throttling_failure_count >= LOCKOUT_AFTER_FAILURES
-
-    def verify_is_allowed(self) -> tuple[bool, dict[str, Any] | None]:
-        """django-otp's backoff, with a long lockout from the fifth failure in a row."""
-        if self.is_locked_out and self.throttling_failure_timestamp is not None:
-            exponent = self.throttling_failure_count - LOCKOUT_AFTER_FAILURES
-            seconds = min(LOCKOUT_SECONDS * 2**exponent, MAX_LOCKOUT_SECONDS)
-            locked_until = self.throttling_failure_timestamp + timedelta(seconds=seconds)
-            if timezone.now() < locked_until:
-                return False, {
-                    "reason": VerifyNotAllowed.N_FAILED_ATTEMPTS,
-                    "failure_count": self.throttling_failure_count,
-                    "locked_until": locked_until,
-                }
-        return super().verify_is_allowed()
-
-    def generate_token(self) -> str:
-        """Replace any earlier code with a fresh one; return it (it is never stored)."""
-        code = new_code()
-        self.token_hash = hash_code(device_pk=self.pk, code=code)
-        self.valid_until = timezone.now() + CODE_VALIDITY
-        self.save(update_fields=["token_hash", "valid_until"])
-        return code
-
-    def generate_challenge(self) -> str:
-        """django-otp's challenge: email a fresh code to the device's user."""
-        code = self.generate_token()
-        send_email(
-            template="login_code",
-            to=[self.user.email],
-            context={"code": code, "user": self.user, "minutes": CODE_VALIDITY.seconds // 60},
-        )
-        return "sent by email"
-
-    def verify_token(self, token: str) -> bool:
-        """Accept the current code once, before it expires; count every miss.
-
-        Call on a row locked with select_for_update (as django_otp.verify_token
-        does), so two parallel guesses are judged one after the other.
-        """
-        allowed, _ = self.verify_is_allowed()
-        if not allowed:
-            return False
-        now = timezone.now()
-        candidate = hash_code(device_pk=self.pk, code=str(token))
-        matches = constant_time_compare(candidate, self.token_hash or "-")
-        if matches and self.valid_until is not None and now < self.valid_until:
-            self.token_hash = ""
-            self.valid_until = None
-            self.throttle_reset(commit=False)
-            self.set_last_used_timestamp(commit=False)
-            self.save()
-            return True
-        self.throttle_increment()
-        return False
-
-    def unlock(self) -> None:
-        """Clear the failures in a row (staff's "Unlock sign-in")."""
-        self.throttle_reset()

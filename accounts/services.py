@@ -6,21 +6,22 @@ a rule. Nothing here logs or audits an email address or a code.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from django.core.cache import cache
 from django.db import transaction
+from django.tasks import task
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from accounts.audit import audit_record
-from accounts.emails import build_email, send_email
+from accounts.emails import build_email, email_send_now, send_email
+from accounts.limits import address_limits_reset, wait_in_words
 from accounts.models import (
     CODE_VALIDITY,
-    MAX_LOCKOUT_SECONDS,
+    GUESSES_PER_CODE,
     EmailCodeDevice,
     Role,
+    SignInRequest,
     User,
     hash_code,
     new_code,
@@ -31,143 +32,191 @@ from config.errors import DomainError
 if TYPE_CHECKING:
     from engagements.models import Engagement
 
+# Pending sign-ins are kept a day after they expire, then removed by the worker.
+SIGNIN_REQUEST_RETENTION = timedelta(days=1)
+
 
 class CodeRejected(DomainError):
     code = "code_rejected"
+    message = "That code is not right. Check the most recent email from us and try again."
+    http_status = 400
+
+
+class CodeExpired(DomainError):
+    code = "code_expired"
     message = (
-        "That code is not right, or it has expired or been used. "
-        "Check the most recent email from us, or ask for a new code."
+        f"That code has expired: codes work for {CODE_VALIDITY.seconds // 60} minutes. "
+        "Ask for a new code."
     )
     http_status = 400
 
 
-class SignInLocked(DomainError):
-    code = "signin_locked"
+class CodeUsedUp(DomainError):
+    code = "code_used_up"
+    message = f"That code no longer works after {GUESSES_PER_CODE} wrong tries. Ask for a new code."
+    http_status = 400
 
-    def __init__(self, locked_until: datetime) -> None:
-        self.locked_until = locked_until
-        # Round up to the next minute, so "after 14:05" is never too early.
-        shown = timezone.localtime(locked_until)
-        if shown.second or shown.microsecond:
-            shown = shown.replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+class CodeAlreadyUsed(DomainError):
+    code = "code_already_used"
+    message = "That code has already been used to sign in. Ask for a new code to sign in again."
+    http_status = 400
+
+
+class CodeNotSentYet(DomainError):
+    code = "code_not_sent_yet"
+    message = "We are still sending your code. Wait a moment for the email, then enter the code."
+    http_status = 400
+
+
+class CodeForEarlierRequest(DomainError):
+    code = "code_for_earlier_request"
+    http_status = 400
+
+    def __init__(self, *, same_address: bool) -> None:
         super().__init__(
-            f"Too many attempts. Try again after {shown:%H:%M} ({shown:%Z}), "
-            "or ask the Coachdesk team to unlock your sign-in."
+            "That code was replaced by the newer one we sent: use the code in the most "
+            "recent email."
+            if same_address
+            else "That code was sent for the address you entered before. Use the code sent "
+            "to the address you entered last, or go back and enter the other address again."
         )
 
 
-def email_digest(email: str) -> str:
-    """A keyed hash of a normalised address: a cache key that reveals no email."""
-    return salted_hmac(
-        "accounts.email_digest", normalize_email(email), algorithm="sha256"
-    ).hexdigest()
+class SignInWait(DomainError):
+    code = "signin_wait"
+    http_status = 429
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"Wait a moment between tries: try again in {wait_in_words(seconds)}.")
 
 
-def login_code_request(*, email: str) -> None:
-    """Email a fresh sign-in code to an active account with this address.
+def login_code_request(*, email: str, token: str) -> None:
+    """Queue "send a sign-in code" for this address and pending sign-in, whoever it is.
 
-    Unknown and inactive addresses get no email, but the same work up to the
-    send (a code, its hash, the rendered message), so neither the answer nor
-    its timing class tells anyone who has an account.
+    The request does exactly this for every address (one INSERT into the task
+    queue), so neither its answer nor its timing tells anyone who has an
+    account; the worker decides whether the address gets an email.
     """
-    email = normalize_email(email)
+    login_code_send.enqueue(email=normalize_email(email), token=token)
+
+
+@task()
+def login_code_send(*, email: str, token: str) -> None:
+    """Task: issue the code of one pending sign-in; email it if an active account has the address.
+
+    Every address gets its request row (an unknown one with no user and a code
+    nobody receives), so checking codes later behaves the same for all. A failed
+    send raises, and the retry issues a fresh code for the same sign-in.
+    """
+    now = timezone.now()
     user = User.objects.filter(email=email, is_active=True).first()
-    if user is None:
-        code = new_code()
-        hash_code(device_pk=0, code=code)
-        build_email(template="login_code", to=[email], context=_code_context(code, None))
-        return
-    with transaction.atomic():
-        device, _ = EmailCodeDevice.objects.select_for_update().get_or_create(
-            user=user, defaults={"name": "Email"}
+    code = new_code()
+    # One INSERT ... ON CONFLICT: a retry of this task replaces its own row's code.
+    SignInRequest.objects.bulk_create(
+        [
+            SignInRequest(
+                token=token,
+                user=user,
+                code_hash=hash_code(token=token, code=code),
+                created_at=now,
+                valid_until=now + CODE_VALIDITY,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["token"],
+        update_fields=[
+            "user",
+            "code_hash",
+            "created_at",
+            "valid_until",
+            "failures",
+            "last_failure_at",
+            "used_at",
+        ],
+    )
+    SignInRequest.objects.filter(valid_until__lt=now - SIGNIN_REQUEST_RETENTION).delete()
+    if user is not None:
+        email_send_now(
+            build_email(
+                template="login_code",
+                to=[user.email],
+                context={"code": code, "user": user, "minutes": CODE_VALIDITY.seconds // 60},
+            )
         )
-        device.user = user
-        device.generate_challenge()
 
 
-def _code_context(code: str, user: User | None) -> dict[str, Any]:
-    return {"code": code, "user": user, "minutes": CODE_VALIDITY.seconds // 60}
+def login_code_verify(
+    *, token: str, code: str, previous: tuple[str, bool] | None = None
+) -> EmailCodeDevice:
+    """Check a code against this browser's pending sign-in; return the user's device.
 
-
-def login_code_verify(*, email: str, code: str) -> EmailCodeDevice:
-    """Check a code for the address waiting to sign in; return the device on success.
-
-    The device row is read with select_for_update inside a transaction (what
-    django_otp.verify_token does), so parallel guesses are judged one at a
-    time and the throttling counts every one of them. Raises SignInLocked
-    while the backoff or lockout runs, CodeRejected for any other failure.
+    The request row is locked (select_for_update), so parallel guesses are
+    judged one at a time. Only a wrong code is written down (its count and
+    time); every other refusal writes nothing. `previous` is the token of the
+    sign-in this browser asked for before and whether it was for the same
+    address, to say so when its code is entered. Raises a DomainError with its
+    own message for each kind of refusal.
     """
-    email = normalize_email(email)
-    locked_until: datetime | None = None
+    now = timezone.now()
     with transaction.atomic():
-        device = (
-            EmailCodeDevice.objects.select_for_update(of=("self",))
+        request = (
+            SignInRequest.objects.select_for_update(of=("self",))
             .select_related("user")
-            .filter(user__email=email, user__is_active=True, confirmed=True)
+            .filter(token=token)
             .first()
         )
-        if device is None:
-            locked_until = _shadow_attempt(email)
-        else:
-            allowed, info = device.verify_is_allowed()
-            if not allowed:
-                locked_until = (info or {}).get("locked_until") or timezone.now()
-            elif device.verify_token(code):
-                audit_record(action="signin.success", obj=device.user, actor=device.user)
-                return device
-            else:
-                _record_failure(device)
-                if device.is_locked_out:
-                    locked_until = device.verify_is_allowed()[1]["locked_until"]
-    if locked_until is not None:
-        raise SignInLocked(locked_until)
+        if request is None:
+            raise CodeNotSentYet()
+        if request.used_at is not None:
+            raise CodeAlreadyUsed()
+        if request.used_up:
+            raise CodeUsedUp()
+        retry_at = request.retry_at()
+        if retry_at is not None and now < retry_at:
+            raise SignInWait((retry_at - now).total_seconds())
+        if now >= request.valid_until:
+            raise CodeExpired()
+        user = request.user
+        if request.matches(code) and user is not None and user.is_active:
+            request.used_at = now
+            request.save(update_fields=["used_at"])
+            device, _ = EmailCodeDevice.objects.get_or_create(user=user, defaults={"name": "Email"})
+            device.set_last_used_timestamp(commit=False)
+            device.user = user
+            device.save(update_fields=["last_used_at"])
+            audit_record(action="signin.success", obj=user, actor=user)
+            return device
+        if previous is not None and _matches_earlier(previous[0], code):
+            raise CodeForEarlierRequest(same_address=previous[1])
+        request.failures += 1
+        request.last_failure_at = now
+        request.save(update_fields=["failures", "last_failure_at"])
+        after = {"failure_count": request.failures}
+        audit_record(action="signin.failure", obj=user, after=after)
+        if request.used_up:
+            audit_record(action="signin.code_used_up", obj=user, after=after)
+    if request.used_up:
+        raise CodeUsedUp()
     raise CodeRejected()
 
 
-def _record_failure(device: EmailCodeDevice) -> None:
-    after = {"failure_count": device.throttling_failure_count}
-    audit_record(action="signin.failure", obj=device.user, after=after)
-    if device.is_locked_out:
-        audit_record(action="signin.lockout", obj=device.user, after=after)
-
-
-def _shadow_attempt(email: str) -> datetime | None:
-    """Throttle guesses for an address with no active account exactly like a real one.
-
-    The state lives in the shared cache under the address's keyed hash, so
-    the lockout appears after the same number of failures, across sessions.
-    """
-    key = f"signin-shadow:{email_digest(email)}"
-    count, last_failure = cache.get(key) or (0, None)
-    shadow = EmailCodeDevice(
-        throttling_failure_count=count, throttling_failure_timestamp=last_failure
-    )
-    allowed, info = shadow.verify_is_allowed()
-    if not allowed:
-        return (info or {}).get("locked_until")
-    shadow.throttle_increment(commit=False)
-    cache.set(
-        key,
-        (shadow.throttling_failure_count, shadow.throttling_failure_timestamp),
-        timeout=MAX_LOCKOUT_SECONDS,
-    )
-    audit_record(action="signin.failure", after={"failure_count": count + 1})
-    if shadow.is_locked_out:
-        return shadow.verify_is_allowed()[1]["locked_until"]  # type: ignore[index]
-    return None
+def _matches_earlier(token: str, code: str) -> bool:
+    earlier = SignInRequest.objects.filter(token=token).first()
+    return earlier is not None and earlier.matches(code)
 
 
 def signin_unlock(*, user: User, actor: User | None) -> bool:
-    """Clear a user's failed attempts in a row; True if there was anything to clear."""
-    with transaction.atomic():
-        device = EmailCodeDevice.objects.select_for_update().filter(user=user).first()
-        if device is None or device.throttling_failure_count == 0:
-            return False
-        before = {"failure_count": device.throttling_failure_count}
-        device.unlock()
-        audit_record(
-            action="signin.unlock", obj=user, actor=actor, before=before, after={"failure_count": 0}
-        )
+    """Reset the code-request limits of a user's address (staff's "Unlock sign-in").
+
+    The person can ask for a code at once, from anywhere. False for an
+    inactive account, which cannot sign in anyway.
+    """
+    if not user.is_active:
+        return False
+    address_limits_reset(email=user.email)
+    audit_record(action="signin.unlock", obj=user, actor=actor)
     return True
 
 

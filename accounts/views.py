@@ -1,8 +1,8 @@
-"""Sign-in by emailed code, sign-out and the friendly "slow down" page."""
+"""Sign-in by emailed code, sign-out, and the pages that refuse a request clearly."""
 
 from __future__ import annotations
 
-import ipaddress
+import secrets
 
 import django_otp
 from django.contrib import auth, messages
@@ -11,60 +11,67 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
-from django_ratelimit.decorators import ratelimit
 
 from accounts.audit import audit_record
 from accounts.forms import CodeForm, EmailForm
+from accounts.limits import SignInUnavailable, TooManyRequests, code_request_allow
 from accounts.models import User
 from accounts.redirects import safe_next
 from accounts.services import (
     ROLE_HOMES,
     SESSION_SECONDS,
-    CodeRejected,
-    SignInLocked,
-    email_digest,
+    SignInWait,
     login_code_request,
     login_code_verify,
 )
-from config.observability import client_ip
+from config.errors import DomainError
 
-# The address waiting for its code, and where to go after: session only,
-# never in a URL, a page or a log line.
+# The pending sign-in (a random token the worker's code is bound to), its
+# address, and the one asked for before it: session only, never in a URL, a
+# page or a log line.
+PENDING_TOKEN = "accounts_pending_token"  # noqa: S105 - a session key name
 PENDING_EMAIL = "accounts_pending_email"
 PENDING_NEXT = "accounts_pending_next"
+PREVIOUS_TOKEN = "accounts_previous_token"  # noqa: S105 - a session key name
+PREVIOUS_SAME_ADDRESS = "accounts_previous_same_address"
 
 
-def ratelimit_client_ip(request: HttpRequest) -> str:
-    """The client address for django-ratelimit (RATELIMIT_IP_META_KEY)."""
-    address = client_ip(request) or ""
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return "0.0.0.0"  # noqa: S104 - a bucket for requests without a usable address
-
-
-def ratelimit_email_key(group: str, request: HttpRequest) -> str:
-    """Count code emails per address by a keyed hash, never the address itself."""
-    return email_digest(request.POST.get("email", ""))
-
-
-def ratelimited(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """RATELIMIT_VIEW: a 429 with a page a person understands."""
-    return render(request, "accounts/ratelimited.html", status=429)
+def unavailable(request: HttpRequest) -> HttpResponse:
+    """The 503 page when sign-in's dependencies (the cache) cannot be reached."""
+    return render(
+        request,
+        "accounts/signin_unavailable.html",
+        {"message": SignInUnavailable.message},
+        status=503,
+    )
 
 
 @sensitive_post_parameters("email")
 @never_cache
 @require_http_methods(["GET", "POST"])
-@ratelimit(group="signin-ip", key="ip", rate="20/h", method="POST")
-@ratelimit(group="signin-email", key=ratelimit_email_key, rate="3/15m", method="POST")
 def login(request: HttpRequest) -> HttpResponse:
-    """Step 1: ask for the address and email a code (the same answer for everyone)."""
+    """Step 1: ask for the address; queue its code; the same answer and work for everyone."""
     next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
     form = EmailForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        login_code_request(email=email)
+        try:
+            code_request_allow(request, email=email)
+        except SignInUnavailable:
+            return unavailable(request)
+        except TooManyRequests as error:
+            return render(
+                request,
+                "accounts/ratelimited.html",
+                {"message": error.message},
+                status=error.http_status,
+            )
+        token = secrets.token_urlsafe(32)
+        login_code_request(email=email, token=token)
+        if request.session.get(PENDING_TOKEN):
+            request.session[PREVIOUS_TOKEN] = request.session[PENDING_TOKEN]
+            request.session[PREVIOUS_SAME_ADDRESS] = request.session.get(PENDING_EMAIL) == email
+        request.session[PENDING_TOKEN] = token
         request.session[PENDING_EMAIL] = email
         request.session[PENDING_NEXT] = next_url
         return redirect("accounts:login_code")
@@ -74,19 +81,34 @@ def login(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("code")
 @never_cache
 @require_http_methods(["GET", "POST"])
-@ratelimit(group="signin-verify-ip", key="ip", rate="10/15m", method="POST")
 def login_code(request: HttpRequest) -> HttpResponse:
     """Step 2: check the code; sign in and go to the role's home (or a safe `next`)."""
-    email = request.session.get(PENDING_EMAIL)
-    if not email:
+    token = request.session.get(PENDING_TOKEN)
+    if not token:
+        if request.method == "POST":
+            # A code sent again after signing in (the session was replaced), or
+            # after the session ended: nothing to check it against.
+            messages.info(
+                request,
+                "That sign-in has already finished or expired. "
+                "Enter your email address to get a new code.",
+            )
         return redirect("accounts:login")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        previous = None
+        if request.session.get(PREVIOUS_TOKEN):
+            previous = (
+                request.session[PREVIOUS_TOKEN],
+                bool(request.session.get(PREVIOUS_SAME_ADDRESS)),
+            )
         try:
-            device = login_code_verify(email=email, code=form.cleaned_data["code"])
-        except SignInLocked as error:
+            device = login_code_verify(
+                token=token, code=form.cleaned_data["code"], previous=previous
+            )
+        except SignInWait as error:
             form.add_error(None, error.message)
-        except CodeRejected as error:
+        except DomainError as error:
             form.add_error("code", error.message)
         else:
             return _complete_sign_in(request, device)
@@ -100,8 +122,8 @@ def _complete_sign_in(request: HttpRequest, device: django_otp.models.Device) ->
     auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     django_otp.login(request, device)
     request.session.set_expiry(SESSION_SECONDS[user.role])
-    request.session.pop(PENDING_EMAIL, None)
-    request.session.pop(PENDING_NEXT, None)
+    for key in (PENDING_TOKEN, PENDING_EMAIL, PENDING_NEXT, PREVIOUS_TOKEN, PREVIOUS_SAME_ADDRESS):
+        request.session.pop(key, None)
     return HttpResponseRedirect(next_url or ROLE_HOMES[user.role])
 
 

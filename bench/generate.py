@@ -152,8 +152,8 @@ class _Writer:
         first_staff = N_COACHES + N_PARTICIPANTS + 1
         self.copy(
             "accounts_emailcodedevice",
-            ["id", "user_id", "name", "confirmed", "throttling_failure_count", "token_hash"],
-            ((s + 1, first_staff + s, "Email", True, 0, "") for s in range(N_STAFF)),
+            ["id", "user_id", "name", "confirmed"],
+            ((s + 1, first_staff + s, "Email", True) for s in range(N_STAFF)),
         )
         self.copy(
             "engagements_organization_sponsors",
