@@ -1,5 +1,7 @@
 """Role checks for views. Anonymous users go to sign-in; other roles get a 404,
-so a page's existence is not confirmed to someone who may not see it."""
+so a page's existence is not confirmed to someone who may not see it. Staff
+pages (the ops dashboard, reports, every export) also need a session verified
+by an emailed code, as the admin does (OTPAdminSite)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
+
+from accounts.models import Role
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -26,6 +30,12 @@ class AuthenticatedHttpRequest(HttpRequest):
     user: User
 
 
+def _verified(request: HttpRequest) -> bool:
+    """django-otp's mark (OTPMiddleware): the session was verified by a device."""
+    is_verified = getattr(request.user, "is_verified", None)
+    return bool(is_verified and is_verified())
+
+
 def role_required(*roles: str) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @wraps(view)
@@ -35,6 +45,10 @@ def role_required(*roles: str) -> Callable[[View], View]:
                 return redirect_to_login(request.get_full_path())
             if user.role not in roles:
                 raise Http404
+            if user.role == Role.STAFF and not _verified(request):
+                # Defence in depth: a staff session created any other way than the
+                # code sign-in (a stolen or forged session) must verify first.
+                return redirect_to_login(request.get_full_path())
             return view(request, *args, **kwargs)
 
         return wrapped

@@ -12,6 +12,7 @@ from django.test import Client, RequestFactory
 
 from config.error_pages import server_error
 from tests import factories
+from tests.signin import login_verified
 
 HOME_LINK = '<a class="button" href="/">Go to the home page</a>'
 
@@ -107,7 +108,7 @@ def test_get_on_a_session_rating_gets_the_branded_405(client: Client) -> None:
 
 @pytest.mark.django_db
 def test_a_post_to_a_page_that_only_reads_gets_the_other_405_sentence(client: Client) -> None:
-    client.force_login(factories.UserFactory(role="staff"))
+    login_verified(client, factories.UserFactory(role="staff"))
     response = client.post("/ops/programs/")
     body = assert_branded(response, status=405, heading="This page cannot be used that way")
     assert response["Allow"] == "GET"

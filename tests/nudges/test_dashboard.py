@@ -13,7 +13,7 @@ from accounts.models import User
 from nudges.models import FlagKind, NudgeFlag
 from tests.factories import CoachFactory, ProgramFactory, UserFactory, engagement_with_coach
 from tests.nudges.helpers import NOW, invited, run_nudges, selected
-from tests.signin import SESSION_SAVE_QUERIES
+from tests.signin import OTP_DEVICE_QUERY, SESSION_SAVE_QUERIES, login_verified
 
 pytestmark = pytest.mark.django_db
 URL = "/ops/"
@@ -40,7 +40,7 @@ def test_other_roles_get_a_404(client, role) -> None:  # noqa: ANN001
 
 
 def test_staff_can_only_read_the_dashboard(client, staff) -> None:  # noqa: ANN001
-    client.force_login(staff)
+    login_verified(client, staff)
 
     assert client.post(URL).status_code == 405
     assert client.get(URL).status_code == 200
@@ -58,7 +58,7 @@ def test_staff_see_open_flags_by_program_and_kind_with_counts(client, staff) -> 
         invited(leaders, days_ago=10)
     selected(leaders, days_ago=20)
     run_nudges()
-    client.force_login(staff)
+    login_verified(client, staff)
 
     response = client.get(URL)
 
@@ -77,7 +77,7 @@ def test_staff_see_open_flags_by_program_and_kind_with_counts(client, staff) -> 
 def test_flagged_engagements_link_to_their_admin_pages(client, staff) -> None:  # noqa: ANN001
     engagement = invited(ProgramFactory(), days_ago=10)
     run_nudges()
-    client.force_login(staff)
+    login_verified(client, staff)
 
     response = client.get(URL)
 
@@ -89,7 +89,7 @@ def test_flagged_engagements_link_to_their_admin_pages(client, staff) -> None:  
 def test_resolved_flags_are_not_listed(client, staff) -> None:  # noqa: ANN001
     engagement = invited(ProgramFactory(), days_ago=10)
     NudgeFlag.objects.create(engagement=engagement, kind=FlagKind.STALLED, resolved_at=NOW)
-    client.force_login(staff)
+    login_verified(client, staff)
 
     response = client.get(URL)
 
@@ -102,7 +102,7 @@ def test_flagged_engagements_are_paginated_by_50(client, staff) -> None:  # noqa
     for _ in range(51):
         invited(program, days_ago=10)
     run_nudges()
-    client.force_login(staff)
+    login_verified(client, staff)
 
     first = client.get(URL)
     second = client.get(URL, {"page": 2})
@@ -119,7 +119,7 @@ def test_flagged_engagements_come_oldest_flag_first(client, staff) -> None:  # n
     oldest = invited(program, days_ago=12)
     run_nudges()
     NudgeFlag.objects.filter(engagement=oldest).update(raised_at=NOW.replace(year=2025))
-    client.force_login(staff)
+    login_verified(client, staff)
 
     response = client.get(URL)
 
@@ -134,7 +134,7 @@ def test_coach_capacity_is_paginated_by_50_full_coaches_first(client, staff) -> 
     engagement_with_coach(coach=full, program=ProgramFactory())
     for n in range(50):
         CoachFactory(user__full_name=f"Coach {n:02}")
-    client.force_login(staff)
+    login_verified(client, staff)
 
     first = client.get(URL)
     second = client.get(URL, {"coaches_page": 2})
@@ -153,7 +153,7 @@ def test_capacity_per_coach_highlights_full_coaches(client, staff) -> None:  # n
         engagement_with_coach(coach=coach, program=program)
     done = engagement_with_coach(coach=roomy, program=program)
     done.transition_to("completed")
-    client.force_login(staff)
+    login_verified(client, staff)
 
     response = client.get(URL)
 
@@ -168,7 +168,7 @@ def test_shows_the_last_run_and_its_counts(client, staff) -> None:  # noqa: ANN0
     invited(ProgramFactory(), days_ago=10)
     run_nudges()
     run_nudges(force=False)  # skipped: not the run ops want to see
-    client.force_login(staff)
+    login_verified(client, staff)
 
     response = client.get(URL)
 
@@ -189,12 +189,12 @@ def test_dashboard_query_count_is_fixed(
     client, staff, django_assert_num_queries, flagged, coaches
 ) -> None:  # noqa: ANN001, E501
     _populate(flagged, coaches)
-    client.force_login(staff)
+    login_verified(client, staff)
 
     # session, user, flag summary, flagged count, flagged page ids, their
     # engagements, their open flags, coach count, a page of coaches with their
     # load, last run, and the sliding-expiry session save
-    with django_assert_num_queries(10 + SESSION_SAVE_QUERIES):
+    with django_assert_num_queries(10 + OTP_DEVICE_QUERY + SESSION_SAVE_QUERIES):
         response = client.get(URL)
 
     assert response.status_code == 200
@@ -213,7 +213,7 @@ def test_run_on_the_demo_data_raises_flags_that_show_on_the_dashboard(
     kinds = set(NudgeFlag.objects.values_list("kind", flat=True))
     assert {FlagKind.NO_COACH_SELECTED, FlagKind.NO_FIRST_SESSION, FlagKind.STALLED} <= kinds
     assert mailoutbox
-    client.force_login(User.objects.get(email="ops@coachdesk.example"))
+    login_verified(client, User.objects.get(email="ops@coachdesk.example"))
     response = client.get(URL)
     assert response.status_code == 200
     assert response.context["page"].paginator.count == (

@@ -11,6 +11,7 @@ from django.template import Context, Template
 from config.print_tags import css_string
 from engagements.models import Program
 from tests.factories import EngagementFactory, ProgramFactory, UserFactory
+from tests.signin import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +52,7 @@ def test_css_string_works_in_a_template_unescaped_by_html() -> None:
 def test_the_report_names_its_program_in_the_printed_header(client, report_data) -> None:  # noqa: ANN001
     program = report_data.program
     Program.objects.filter(pk=program.pk).update(name='R&D "Leaders" </style>')
-    client.force_login(report_data.staff)
+    login_verified(client, report_data.staff)
 
     response = client.get(staff_url(program))
 
@@ -86,7 +87,7 @@ def test_the_sponsor_print_leaves_out_the_per_person_list(client, report_data) -
 
 
 def test_the_staff_print_keeps_its_lists(client, report_data) -> None:  # noqa: ANN001
-    client.force_login(report_data.staff)
+    login_verified(client, report_data.staff)
     body = client.get(staff_url(report_data.program)).content.decode()
 
     assert "left out of the printed report" not in body
@@ -97,7 +98,7 @@ def test_the_staff_print_keeps_its_lists(client, report_data) -> None:  # noqa: 
 def test_figures_have_thousands_separators(client) -> None:  # noqa: ANN001
     program = ProgramFactory(name="Big Program", sessions_per_engagement=250)
     EngagementFactory.create_batch(5, program=program)
-    client.force_login(UserFactory(role="staff"))
+    login_verified(client, UserFactory(role="staff"))
 
     body = client.get(staff_url(program)).content.decode()
 
@@ -106,7 +107,7 @@ def test_figures_have_thousands_separators(client) -> None:  # noqa: ANN001
 
 
 def test_the_report_uses_one_date_style(client, report_data) -> None:  # noqa: ANN001
-    client.force_login(report_data.staff)
+    login_verified(client, report_data.staff)
     body = client.get(staff_url(report_data.program)).content.decode()
 
     assert "2 Feb 2026 to 31 Jul 2026" in body

@@ -10,6 +10,7 @@ import pytest
 from accounts.models import Role
 from tests.factories import CoachFactory, UserFactory
 from tests.reports.conftest import NOTES_MARKER, SURVEY_TEXT
+from tests.signin import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def assert_clean_page(body: str) -> None:
 def test_staff_report_shows_the_figures_coaches_free_text_and_export_links(
     client, report_data
 ) -> None:  # noqa: ANN001
-    client.force_login(report_data.staff)
+    login_verified(client, report_data.staff)
     response = client.get(staff_url(report_data))
     body = response.content.decode()
     assert response.status_code == 200
@@ -57,7 +58,7 @@ def test_staff_report_shows_the_figures_coaches_free_text_and_export_links(
 
 
 def test_report_chart_is_inline_svg_with_one_bar_per_week(client, report_data) -> None:  # noqa: ANN001
-    client.force_login(report_data.staff)
+    login_verified(client, report_data.staff)
     body = client.get(staff_url(report_data)).content.decode()
     svg = body[body.index("<svg") : body.index("</svg>")]
     assert svg.count('class="chart-bar"') == 7
@@ -90,7 +91,7 @@ def test_sponsor_of_another_organization_gets_404(client, report_data) -> None: 
 
 
 def test_unknown_program_is_404_for_staff_and_sponsor(client, report_data) -> None:  # noqa: ANN001
-    client.force_login(report_data.staff)
+    login_verified(client, report_data.staff)
     assert client.get(f"/ops/programs/{uuid.uuid4()}/report/").status_code == 404
     client.force_login(report_data.sponsor)
     assert client.get(f"/sponsor/programs/{uuid.uuid4()}/").status_code == 404
@@ -125,7 +126,7 @@ def test_sponsor_home_lists_only_own_programs_with_averages(client, report_data)
 
 
 def test_staff_program_list_shows_averages_per_program(client, report_data) -> None:  # noqa: ANN001
-    client.force_login(report_data.staff)
+    login_verified(client, report_data.staff)
     body = client.get("/ops/programs/").content.decode()
     assert "Leaders 2026" in body and "Contoso Coaching" in body
     assert "3.6" in body and "9.0" in body
@@ -134,11 +135,11 @@ def test_staff_program_list_shows_averages_per_program(client, report_data) -> N
 
 
 def test_report_pages_accept_only_get(client, report_data) -> None:  # noqa: ANN001
-    client.force_login(report_data.staff)
+    login_verified(client, report_data.staff)
     assert client.post(staff_url(report_data)).status_code == 405
 
 
 def test_coach_in_no_program_does_not_appear_in_utilisation(client, report_data) -> None:  # noqa: ANN001
     CoachFactory(user__full_name="Nobody Elsewhere")
-    client.force_login(report_data.staff)
+    login_verified(client, report_data.staff)
     assert "Nobody Elsewhere" not in client.get(staff_url(report_data)).content.decode()
