@@ -1,8 +1,9 @@
 """Request ids and JSON logs.
 
-Every request carries an id (the caller's X-Request-ID when it is sane, else a
-fresh one). It is echoed in the response, stamped on every log line and read by
-the audit trail, together with the client address.
+Every request carries an id: our proxy's X-Request-ID when TRUST_REQUEST_ID_HEADER
+says the proxy sets it and it is sane, else a fresh one. It is echoed in the
+response, stamped on every log line and read by the audit trail, together with
+the client address.
 """
 
 from __future__ import annotations
@@ -40,7 +41,11 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
+        # A client's own X-Request-ID would let it write anything into our logs
+        # and audit trail; only a proxy that overwrites the header is trusted.
+        incoming = (
+            request.headers.get("X-Request-ID", "") if settings.TRUST_REQUEST_ID_HEADER else ""
+        )
         request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         id_token = request_id_var.set(request_id)

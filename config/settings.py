@@ -145,6 +145,12 @@ SESSION_SAVE_EVERY_REQUEST = True
 # The client address: REMOTE_ADDR, or this request.META key when a trusted
 # proxy overwrites it (for example HTTP_X_REAL_IP). Never a header clients set.
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
+# /healthz answers 503 when the oldest email waiting to be sent is older than this.
+HEALTHZ_QUEUE_MAX_AGE_SECONDS = env.int("HEALTHZ_QUEUE_MAX_AGE_SECONDS", default=300)
+# An incoming X-Request-ID is kept only when our own proxy sets it (and
+# overwrites any a client sent); otherwise every request gets a fresh id.
+TRUST_REQUEST_ID_HEADER = env.bool("TRUST_REQUEST_ID_HEADER", default=False)
+
 # Sign-in limits (accounts/limits.py), counted in the shared cache. The flood
 # guard per client address is coarse on purpose: its default lets 1,000 people
 # behind one office address each ask for a code and sign in within an hour, with

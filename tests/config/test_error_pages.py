@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.test import Client, RequestFactory
+from django.test import Client, RequestFactory, override_settings
 
 from config.error_pages import server_error
 from tests import factories
@@ -134,6 +134,7 @@ def test_an_error_answer_with_a_body_is_left_alone(client: Client) -> None:
 
 
 @pytest.mark.urls("tests.config.error_urls")
+@override_settings(TRUST_REQUEST_ID_HEADER=True)  # so the page shows the id sent below
 def test_a_crash_gets_the_branded_500_without_touching_the_database() -> None:
     # No django_db mark: pytest-django makes any database access raise, and that
     # would surface here as a failed handler, not as this page.

@@ -18,14 +18,23 @@ def test_every_response_carries_a_generated_request_id(client) -> None:  # noqa:
 
 
 @pytest.mark.django_db
-def test_a_sane_incoming_request_id_is_kept(client) -> None:  # noqa: ANN001
+def test_a_sane_incoming_request_id_is_kept_when_the_proxy_sets_it(client, settings) -> None:  # noqa: ANN001
+    settings.TRUST_REQUEST_ID_HEADER = True
     response = client.get("/healthz", headers={"X-Request-ID": "lb-1234abcd"})
     assert response["X-Request-ID"] == "lb-1234abcd"
 
 
 @pytest.mark.django_db
+def test_a_clients_request_id_is_replaced_unless_the_setting_trusts_the_proxy(client) -> None:  # noqa: ANN001
+    response = client.get("/healthz", headers={"X-Request-ID": "lb-1234abcd"})
+    assert response["X-Request-ID"] != "lb-1234abcd"
+    assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("bad", ["short", "x" * 65, "has space in it", "<script>alert</script>"])
-def test_an_insane_incoming_request_id_is_replaced(client, bad: str) -> None:  # noqa: ANN001
+def test_an_insane_incoming_request_id_is_replaced(client, settings, bad: str) -> None:  # noqa: ANN001
+    settings.TRUST_REQUEST_ID_HEADER = True
     response = client.get("/healthz", headers={"X-Request-ID": bad})
     assert response["X-Request-ID"] != bad
     assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
