@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 
 from coaches.models import CoachProfile
@@ -60,5 +60,26 @@ def participant_session_history(engagement: Engagement) -> QuerySet[CoachingSess
     return (
         CoachingSession.objects.filter(engagement=engagement)
         .only("number", "held_on", "duration_minutes", "outcome", "engagement_id")
+        .order_by("number")
+    )
+
+
+def coach_session_history(
+    *, coach: CoachProfile, engagement: Engagement
+) -> QuerySet[CoachingSession]:
+    """The engagement's sessions for its coach's page, with `own_notes`.
+
+    Notes are private to the coach who logged the session (config/privacy.py):
+    a session logged by a previous coach carries an empty `own_notes`, and the
+    notes column itself is not loaded.
+    """
+    return (
+        CoachingSession.objects.filter(engagement=engagement)
+        .defer("notes")
+        .annotate(
+            own_notes=Case(
+                When(coach=coach, then=F("notes")), default=Value(""), output_field=CharField()
+            )
+        )
         .order_by("number")
     )

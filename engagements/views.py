@@ -23,6 +23,7 @@ from engagements.models import CoachingSession, Engagement
 from engagements.selectors import (
     coach_engagement_or_404,
     coach_engagements,
+    coach_session_history,
     coach_session_or_404,
     participant_session_history,
 )
@@ -109,7 +110,7 @@ def coach_engagement(request: AuthenticatedHttpRequest, public_id: uuid.UUID) ->
     )
     if done is not None:
         return done
-    sessions = list(engagement.sessions.order_by("number"))
+    sessions = list(coach_session_history(coach=coach, engagement=engagement))
     latest = sessions[-1] if sessions else None
     correctable = latest is not None and session_can_be_corrected(
         session=latest, coach=coach, latest_number=latest.number

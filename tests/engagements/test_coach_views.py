@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from engagements.models import CoachingSession, Engagement, Outcome, Status
+from engagements.selectors import coach_session_history
 from nudges.models import FlagKind, NudgeFlag
 from tests.engagements.helpers import engagement_in
 from tests.factories import CoachFactory, ProgramFactory, UserFactory
@@ -173,6 +174,25 @@ def test_a_previous_coachs_notes_are_hidden_from_the_new_coach(client, coach) ->
 
     assert "Private to the first coach" not in body
     assert "Logged by a previous coach" in body
+
+
+def test_the_history_never_loads_a_previous_coachs_notes(coach) -> None:  # noqa: ANN001
+    first = CoachFactory()
+    engagement = engagement_in(Status.IN_PROGRESS, coach=coach)
+    for number, author in ((1, first), (2, coach)):
+        CoachingSession.objects.create(
+            engagement=engagement,
+            coach=author,
+            number=number,
+            held_on=TODAY,
+            duration_minutes=60,
+            notes=f"Notes of session {number}",
+        )
+
+    history = list(coach_session_history(coach=coach, engagement=engagement))
+
+    assert [s.own_notes for s in history] == ["", "Notes of session 2"]
+    assert all("notes" in s.get_deferred_fields() for s in history)
 
 
 # --- Engagement page and logging -------------------------------------------------
