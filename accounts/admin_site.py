@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
+from django.db.models.base import ModelBase
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django_otp.admin import OTPAdminSite
+
+from accounts.admin_privacy import PrivateFieldsAdmin
 
 
 class CoachdeskAdminSite(OTPAdminSite):
@@ -18,6 +23,26 @@ class CoachdeskAdminSite(OTPAdminSite):
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
+
+    def register(
+        self,
+        model_or_iterable: ModelBase | Iterable[ModelBase],
+        admin_class: type[admin.ModelAdmin] | None = None,
+        **options: Any,
+    ) -> None:
+        """Register with PrivateFieldsAdmin added, so no admin shows or filters a private field.
+
+        Every class gets it, Django's and third parties' included, without anyone
+        having to remember (accounts/admin_privacy.py).
+        """
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, PrivateFieldsAdmin):
+            admin_class = type(
+                admin_class.__name__,
+                (PrivateFieldsAdmin, admin_class),
+                {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__},
+            )
+        super().register(model_or_iterable, admin_class, **options)
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         """No password form here: staff sign in by code at /login/ and come back."""
