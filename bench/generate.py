@@ -127,8 +127,8 @@ class _Writer:
         )
         self.copy(
             "engagements_organization",
-            ["id", "public_id", "name"],
-            ((o + 1, uuid.uuid4(), f"Client organization {o + 1}") for o in range(N_ORGS)),
+            ["id", "public_id", "name", "sponsors_see_individual_progress"],
+            ((o + 1, uuid.uuid4(), f"Client organization {o + 1}", False) for o in range(N_ORGS)),
         )
 
     def write_users(self) -> None:

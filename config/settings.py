@@ -9,9 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from config.mail import mailers_from_url
+from config.privacy import SMALLEST_GROUP_SIZE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -165,6 +167,17 @@ SIGNIN_ADDRESS_RATE = env.str("SIGNIN_ADDRESS_RATE", default="5/15m")
 # can overload Redis would switch the limits off. Signed-in people are not
 # affected (sessions are in PostgreSQL), and checking a code needs no cache.
 RATELIMIT_FAIL_OPEN = False
+
+# No average shown outside staff (coaches, sponsors) describes fewer answers than
+# this, and each changes only once this many new answers are in; an organization
+# may set its own (docs/architecture.md, "Private fields and group sizes").
+_min_group_size = env.str("MIN_GROUP_SIZE", default="5")
+if not _min_group_size.isdigit() or int(_min_group_size) < SMALLEST_GROUP_SIZE:
+    raise ImproperlyConfigured(
+        f"MIN_GROUP_SIZE must be a whole number of at least {SMALLEST_GROUP_SIZE}, "
+        f"not {_min_group_size!r}: with fewer answers one person's could be worked out."
+    )
+MIN_GROUP_SIZE = int(_min_group_size)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -4,12 +4,15 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from config.errors import DomainError
+from config.privacy import SMALLEST_GROUP_SIZE
 
 
 class Organization(models.Model):
@@ -18,12 +21,52 @@ class Organization(models.Model):
     sponsors = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="sponsored_organizations"
     )
+    min_group_size = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(SMALLEST_GROUP_SIZE)],
+        verbose_name="minimum group size",
+        help_text=(
+            "Coaches and sponsors see an average only of at least this many answers, "
+            "and it changes only when this many new ones are in. "
+            f"Empty: the site's setting. Never below {SMALLEST_GROUP_SIZE}."
+        ),
+    )
+    sponsors_see_individual_progress = models.BooleanField(
+        default=False,
+        verbose_name="sponsors may see individual progress",
+        help_text=(
+            "Off: sponsors see figures for the whole program only. "
+            "On: they also see each participant's status and sessions held, by name."
+        ),
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_group_size__isnull=True)
+                | Q(min_group_size__gte=SMALLEST_GROUP_SIZE),
+                name="organization_min_group_size_at_least_3",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def group_size(self) -> int:
+        """The smallest group of answers an average shown outside staff may describe."""
+        return self.min_group_size or settings.MIN_GROUP_SIZE
+
+
+def group_size_of(organization: str) -> Coalesce:
+    """Organization.group_size in SQL, for the organization at the lookup path `organization`."""
+    return Coalesce(
+        F(f"{organization}__min_group_size"),
+        Value(settings.MIN_GROUP_SIZE),
+        output_field=models.PositiveSmallIntegerField(),
+    )
 
 
 class Program(models.Model):

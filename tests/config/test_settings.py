@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -93,3 +95,16 @@ def test_production_on_postgresql_refuses_the_local_cache() -> None:
     )
     assert result.returncode != 0
     assert "django_ratelimit.E003" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["2", "-5", "abc"])
+def test_a_min_group_size_below_3_or_not_a_number_refuses_to_start(value: str) -> None:
+    result = _check({"MIN_GROUP_SIZE": value})
+    assert result.returncode != 0
+    assert "MIN_GROUP_SIZE must be a whole number of at least 3" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["3"])
+def test_a_min_group_size_of_3_or_more_starts(value: str) -> None:
+    result = _check({"MIN_GROUP_SIZE": value})
+    assert result.returncode == 0, result.stderr
