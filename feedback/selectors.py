@@ -3,29 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import (
-    Avg,
     BooleanField,
-    Count,
     DateTimeField,
     ExpressionWrapper,
     F,
+    FloatField,
+    IntegerField,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
+    Value,
 )
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import User
 from coaches.models import CoachProfile
 from config.errors import DomainError
-from engagements.models import CoachingSession, Engagement, Outcome, Status
+from engagements.models import CoachingSession, Engagement, Outcome, Program, Status
 from feedback.models import (
-    MIN_RATINGS_FOR_AVERAGE,
     RATING_CHANGE_WINDOW,
     ClosingSurvey,
-    SessionRating,
+    FeedbackKind,
+    ReleasedFeedback,
 )
 
 
@@ -99,6 +104,8 @@ def closing_survey_due(*, engagement: Engagement) -> bool:
 
 @dataclass(frozen=True)
 class FeedbackSummary:
+    """A coach's released figures: counts and averages of the last released batch."""
+
     rating_count: int
     rating_avg: float | None
     survey_count: int
@@ -106,23 +113,46 @@ class FeedbackSummary:
 
 
 def coach_feedback_summary(coach: CoachProfile) -> FeedbackSummary:
-    """The coach's own averages and counts, never who gave which rating (two queries).
+    """The coach's own released averages and counts, never who gave which rating (one query).
 
-    An average is withheld (None) until MIN_RATINGS_FOR_AVERAGE answers are in.
+    Released figures only (ReleasedFeedback): an average is None until a
+    first batch of at least the group size is in, and changes only with the
+    next batch, so no single answer can be read back from two visits.
     """
-    ratings = SessionRating.objects.filter(session__coach=coach).aggregate(
-        n=Count("pk"), avg=Avg("score")
-    )
-    surveys = ClosingSurvey.objects.filter(engagement__coach=coach).aggregate(
-        n=Count("pk"), avg=Avg("recommend_score")
-    )
+    released = {r.kind: r for r in ReleasedFeedback.objects.filter(coach=coach)}
+    ratings = released.get(FeedbackKind.SESSION_RATINGS) or ReleasedFeedback()
+    surveys = released.get(FeedbackKind.CLOSING_SURVEYS) or ReleasedFeedback()
     return FeedbackSummary(
-        rating_count=ratings["n"],
-        rating_avg=_shown(ratings["avg"], ratings["n"]),
-        survey_count=surveys["n"],
-        survey_avg=_shown(surveys["avg"], surveys["n"]),
+        rating_count=ratings.answers,
+        rating_avg=ratings.average,
+        survey_count=surveys.answers,
+        survey_avg=surveys.average,
     )
 
 
-def _shown(avg: float | None, n: int) -> float | None:
-    return float(avg) if avg is not None and n >= MIN_RATINGS_FOR_AVERAGE else None
+def with_released_feedback(programs: QuerySet[Program]) -> QuerySet[Program]:
+    """Annotate each program with the figures last released to its sponsors (no extra query).
+
+    rating_count, rating_avg, survey_count, survey_avg: the released batch's
+    counts and averages; the averages are None until a first batch is in.
+    """
+
+    def released(kind: str, field: str, output: IntegerField | FloatField) -> Subquery:
+        rows = ReleasedFeedback.objects.filter(program=OuterRef("pk"), kind=kind, answers__gt=0)
+        return Subquery(
+            rows.annotate(
+                mean=ExpressionWrapper(F("total") * 1.0 / F("answers"), FloatField())
+            ).values(field)[:1],
+            output_field=output,
+        )
+
+    counts: dict[str, Any] = {}
+    for prefix, kind in (
+        ("rating", FeedbackKind.SESSION_RATINGS),
+        ("survey", FeedbackKind.CLOSING_SURVEYS),
+    ):
+        counts[f"{prefix}_count"] = Coalesce(
+            released(kind, "answers", IntegerField()), Value(0), output_field=IntegerField()
+        )
+        counts[f"{prefix}_avg"] = released(kind, "mean", FloatField())
+    return programs.annotate(**counts)

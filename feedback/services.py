@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import User
 from config.errors import DomainError
-from engagements.models import CoachingSession, Engagement, Outcome
-from feedback.models import RATING_CHANGE_WINDOW, ClosingSurvey, SessionRating
+from engagements.models import CoachingSession, Engagement, Outcome, group_size_of
+from feedback.models import (
+    RATING_CHANGE_WINDOW,
+    ClosingSurvey,
+    FeedbackKind,
+    ReleasedFeedback,
+    SessionRating,
+)
 from feedback.selectors import SurveyNotOpen, closing_survey_refusal
 
 
@@ -54,6 +68,7 @@ def session_rate(*, participant: User, session: CoachingSession, score: int) -> 
                     actor=participant,
                     after={"score": score},
                 )
+                _release_for_session(session)
                 return rating
         if timezone.now() > rating.changeable_until():
             raise RatingLocked()
@@ -67,6 +82,8 @@ def session_rate(*, participant: User, session: CoachingSession, score: int) -> 
             before={"score": before},
             after={"score": score},
         )
+        # A change is not a new answer: it shows at the next release, in its batch.
+        _release_for_session(session)
         return rating
 
 
@@ -96,4 +113,92 @@ def closing_survey_submit(
             actor=participant,
             after={"recommend_score": recommend_score},
         )
+        feedback_release(
+            kind=FeedbackKind.CLOSING_SURVEYS,
+            coach_id=locked.coach_id,
+            program_id=locked.program_id,
+        )
         return survey
+
+
+def _release_for_session(session: CoachingSession) -> None:
+    feedback_release(
+        kind=FeedbackKind.SESSION_RATINGS,
+        coach_id=session.coach_id,
+        program_id=session.engagement.program_id,
+    )
+
+
+@dataclass(frozen=True)
+class _Answers:
+    """Where one kind of feedback keeps its answers, and how they lead to a coach and a program."""
+
+    model: type[SessionRating] | type[ClosingSurvey]
+    score: str
+    engagement: str  # path from an answer to its engagement
+    coach: str  # path from an answer to the coach it is about
+
+
+_ANSWERS: dict[str, _Answers] = {
+    FeedbackKind.SESSION_RATINGS: _Answers(
+        SessionRating, "score", "session__engagement", "session__coach"
+    ),
+    FeedbackKind.CLOSING_SURVEYS: _Answers(
+        ClosingSurvey, "recommend_score", "engagement", "engagement__coach"
+    ),
+}
+
+
+def feedback_release(*, kind: str, coach_id: int | None, program_id: int) -> list[ReleasedFeedback]:
+    """Release the coach's and the program's figures of `kind` where enough new answers are in.
+
+    Called after every answer and every change, in the same transaction. A
+    figure is replaced (count and sum of every answer, changes included) only
+    when at least the group size of new answers has arrived since its last
+    release: the organization's (Organization.group_size); for a coach, the
+    largest among the organizations whose participants answered. So the
+    difference of two releases never isolates one answer. The rows are locked
+    (in pk order) before the answers are counted: a concurrent answer has
+    either committed and is counted, or waits and counts this one.
+    Returns the rows released now.
+    """
+    answers = _ANSWERS[kind]
+    subjects = {"program": (program_id, Q(**{f"{answers.engagement}__program_id": program_id}))}
+    if coach_id is not None:
+        subjects["coach"] = (coach_id, Q(**{f"{answers.coach}_id": coach_id}))
+    size = group_size_of(f"{answers.engagement}__program__organization")
+    figures: dict[str, Any] = {}
+    for name, (_, where) in subjects.items():
+        figures[f"{name}_answers"] = Count("pk", filter=where)
+        figures[f"{name}_total"] = Sum(answers.score, filter=where)
+        figures[f"{name}_size"] = Max(size, filter=where)
+    with transaction.atomic():
+        ReleasedFeedback.objects.bulk_create(
+            [
+                ReleasedFeedback(kind=kind, **{f"{name}_id": pk})
+                for name, (pk, _) in subjects.items()
+            ],
+            ignore_conflicts=True,
+        )
+        rows = list(
+            ReleasedFeedback.objects.select_for_update()
+            .filter(_any(Q(**{f"{name}_id": pk}) for name, (pk, _) in subjects.items()), kind=kind)
+            .order_by("pk")
+        )
+        live = answers.model.objects.filter(
+            _any(where for _, where in subjects.values())
+        ).aggregate(**figures)
+        released = []
+        for row in rows:
+            name = "coach" if row.coach_id is not None else "program"
+            count = live[f"{name}_answers"]
+            if count - row.answers >= (live[f"{name}_size"] or settings.MIN_GROUP_SIZE):
+                row.answers, row.total = count, live[f"{name}_total"]
+                row.released_at = timezone.now()
+                row.save(update_fields=["answers", "total", "released_at"])
+                released.append(row)
+        return released
+
+
+def _any(conditions: Iterable[Q]) -> Q:
+    return reduce(operator.or_, conditions, Q())

@@ -5,7 +5,8 @@ rows, so the number of queries does not grow with the number of engagements:
 3 queries for the figures (engagements, sessions, open flags), 1 for the weekly
 chart, and on SQLite 1 more for the median (it has no PERCENTILE_CONT).
 Staff add 2 (coach utilisation, closing-survey texts); sponsors add 1
-(per-participant progress). Notes are never selected.
+(per-participant progress) and see the feedback figures last released to them
+(read with the program, no query). Notes are never selected.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, TruncWeek
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import User
@@ -43,6 +45,7 @@ from engagements.models import (
     Status,
 )
 from feedback.models import ClosingSurvey, SessionRating
+from feedback.selectors import with_released_feedback
 from nudges.models import FlagKind, NudgeFlag
 
 # The chart shows at most this many weeks (the most recent ones).
@@ -117,6 +120,8 @@ class ProgramReport:
     coaches: list[CoachLine] = field(default_factory=list)
     survey_texts: list[tuple[date, int, str]] = field(default_factory=list)
     participants: list[ParticipantLine] = field(default_factory=list)
+    # True when the feedback figures are the released ones (sponsors), not live (staff).
+    feedback_released: bool = False
 
     @property
     def share_matched(self) -> float | None:
@@ -153,7 +158,10 @@ class ProgramReport:
 def program_report(
     *, program: Program, with_staff_detail: bool = False, with_participants: bool = False
 ) -> ProgramReport:
-    """Compute the report of one program; staff detail and participant lines on request."""
+    """Compute the report of one program, with live feedback figures.
+
+    Staff detail and participant lines on request.
+    """
     engagements = Engagement.objects.filter(program=program)
     figures = _engagement_figures(engagements)
     sessions = _session_figures(program)
@@ -180,6 +188,29 @@ def program_report(
         report.survey_texts = _survey_texts(program)
     if with_participants:
         report.participants = _participants(program)
+    return report
+
+
+def sponsor_program_or_404(*, sponsor: User, public_id: object) -> Program:
+    """One of the sponsor's programs, with its organization and released feedback, else 404."""
+    programs = with_released_feedback(sponsor_programs(sponsor=sponsor))
+    return get_object_or_404(programs.select_related("organization"), public_id=public_id)
+
+
+def sponsor_report(*, program: Program) -> ProgramReport:
+    """The report a sponsor reads: the program's figures, and released feedback only.
+
+    `program` comes from sponsor_program_or_404, which read the released
+    figures with it (feedback.selectors.with_released_feedback); the live
+    averages never reach a sponsor's page, so two visits cannot be differenced
+    into one answer (docs/architecture.md, "Private fields and group sizes").
+    """
+    report = program_report(program=program, with_participants=True)
+    report.rating_avg = program.rating_avg  # type: ignore[attr-defined]
+    report.rating_count = program.rating_count  # type: ignore[attr-defined]
+    report.survey_avg = program.survey_avg  # type: ignore[attr-defined]
+    report.survey_count = program.survey_count  # type: ignore[attr-defined]
+    report.feedback_released = True
     return report
 
 
@@ -358,8 +389,28 @@ def sponsor_programs(*, sponsor: User) -> QuerySet[Program]:
     return Program.objects.filter(organization__sponsors=sponsor).distinct()
 
 
+def sponsor_programs_overview(*, sponsor: User) -> QuerySet[Program]:
+    """The sponsor's programs with participant counts and released averages, in one query."""
+    return (
+        with_released_feedback(sponsor_programs(sponsor=sponsor))
+        .select_related("organization")
+        .annotate(participants=_participant_count())
+    )
+
+
+def _participant_count() -> Coalesce:
+    participants = (
+        Engagement.objects.filter(program=OuterRef("pk"))
+        .order_by()
+        .values("program")
+        .annotate(c=Count("pk"))
+        .values("c")
+    )
+    return Coalesce(Subquery(participants), Value(0), output_field=IntegerField())
+
+
 def programs_overview(*, programs: QuerySet[Program]) -> QuerySet[Program]:
-    """Programs with participant counts and program-level averages, in one query."""
+    """Programs with participant counts and live program-level averages, in one query (staff)."""
     rating = (
         SessionRating.objects.filter(session__engagement__program=OuterRef("pk"))
         .order_by()
@@ -374,15 +425,8 @@ def programs_overview(*, programs: QuerySet[Program]) -> QuerySet[Program]:
         .annotate(a=Avg("recommend_score"))
         .values("a")
     )
-    participants = (
-        Engagement.objects.filter(program=OuterRef("pk"))
-        .order_by()
-        .values("program")
-        .annotate(c=Count("pk"))
-        .values("c")
-    )
     return programs.select_related("organization").annotate(
-        participants=Coalesce(Subquery(participants), Value(0), output_field=IntegerField()),
+        participants=_participant_count(),
         rating_avg=Subquery(rating),
         survey_avg=Subquery(survey),
     )

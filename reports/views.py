@@ -18,7 +18,14 @@ from config.observability import client_ip_var, request_id_var
 from engagements.models import Program
 from reports import exports
 from reports.chart import weekly_chart
-from reports.selectors import ProgramReport, program_report, programs_overview, sponsor_programs
+from reports.selectors import (
+    ProgramReport,
+    program_report,
+    programs_overview,
+    sponsor_program_or_404,
+    sponsor_programs_overview,
+    sponsor_report,
+)
 
 # --- reports ---------------------------------------------------------------------------
 
@@ -43,8 +50,8 @@ def staff_program_report(request: AuthenticatedHttpRequest, public_id: UUID) -> 
 @role_required(Role.SPONSOR)
 @require_GET
 def sponsor_home(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """The sponsor's programs, with program-level figures only."""
-    programs = programs_overview(programs=sponsor_programs(sponsor=request.user))
+    """The sponsor's programs, with program-level figures only (released feedback)."""
+    programs = sponsor_programs_overview(sponsor=request.user)
     return render(request, "reports/sponsor_home.html", {"programs": programs})
 
 
@@ -52,10 +59,8 @@ def sponsor_home(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_GET
 def sponsor_program_report(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
     """One of the sponsor's own programs (else 404): program-level figures and progress."""
-    program = get_object_or_404(
-        sponsor_programs(sponsor=request.user).select_related("organization"), public_id=public_id
-    )
-    report = program_report(program=program, with_participants=True)
+    program = sponsor_program_or_404(sponsor=request.user, public_id=public_id)
+    report = sponsor_report(program=program)
     return _render_report(request, report, staff_view=False)
 
 

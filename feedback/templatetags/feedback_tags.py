@@ -13,7 +13,6 @@ from django import template
 
 from coaches.models import CoachProfile
 from engagements.models import Engagement
-from feedback.models import MIN_RATINGS_FOR_AVERAGE
 from feedback.selectors import closing_survey_due, coach_feedback_summary, rateable_sessions
 
 register = template.Library()
@@ -37,8 +36,5 @@ def closing_survey_prompt(engagement: Engagement) -> dict[str, Any]:
 
 @register.inclusion_tag("feedback/_coach_averages.html")
 def coach_feedback_averages(coach: CoachProfile) -> dict[str, Any]:
-    """The coach's own averages and counts, never who rated (two queries)."""
-    return {
-        "feedback_summary": coach_feedback_summary(coach),
-        "min_answers": MIN_RATINGS_FOR_AVERAGE,
-    }
+    """The coach's own released averages and counts, never who rated (one query)."""
+    return {"feedback_summary": coach_feedback_summary(coach)}

@@ -15,7 +15,7 @@ import pytest
 
 from accounts.models import Role
 from engagements.models import CoachingSession, Engagement, Outcome, Program, Status
-from feedback.models import ClosingSurvey, SessionRating
+from feedback.services import closing_survey_submit, session_rate
 from nudges.models import FlagKind, NudgeFlag
 from tests.factories import (
     CoachFactory,
@@ -89,6 +89,9 @@ def now(time_machine: Any) -> datetime:
 def report_data(db: None, now: datetime) -> ReportData:
     """Seven participants in one program (and one in another program).
 
+    Five session ratings (released to sponsors: a group of five) and one
+    closing survey (not released: below the group size).
+
     waits to coach choice (days): B 2, C 4, D 6, F 8, G 10 -> median 6
     held sessions: C 2 (+1 no-show), D 4, F 1, G 1 (cancelled, not counted)
     """
@@ -156,10 +159,17 @@ def report_data(db: None, now: datetime) -> ReportData:
     _sessions(e["H"], y, [(date(2026, 3, 10), Outcome.HELD)])
     NudgeFlag.objects.create(engagement=e["H"], kind=FlagKind.STALLED)
 
+    # Answers come through the services, as participants give them, so that the
+    # figures released to sponsors and coaches are what they would be.
     for session, score in zip(d_sessions, [5, 4, 4, 3], strict=True):
-        SessionRating.objects.create(session=session, score=score)
-    SessionRating.objects.create(session=c_sessions[0], score=2)
-    ClosingSurvey.objects.create(engagement=e["D"], recommend_score=9, what_changed=SURVEY_TEXT)
+        session_rate(participant=e["D"].participant, session=session, score=score)
+    session_rate(participant=e["C"].participant, session=c_sessions[0], score=2)
+    closing_survey_submit(
+        participant=e["D"].participant,
+        engagement=e["D"],
+        recommend_score=9,
+        what_changed=SURVEY_TEXT,
+    )
 
     NudgeFlag.objects.create(engagement=e["A"], kind=FlagKind.NO_COACH_SELECTED)
     NudgeFlag.objects.create(engagement=e["B"], kind=FlagKind.NO_FIRST_SESSION)

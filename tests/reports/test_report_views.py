@@ -65,15 +65,23 @@ def test_report_chart_is_inline_svg_with_one_bar_per_week(client, report_data) -
     assert "Week of 16 Feb 2026: 3 held" in svg
 
 
-def test_sponsor_sees_own_program_with_participant_progress_only(client, report_data) -> None:  # noqa: ANN001
+def test_sponsor_sees_own_program_with_released_figures_only(client, report_data) -> None:  # noqa: ANN001
     client.force_login(report_data.sponsor)
     response = client.get(sponsor_url(report_data.program))
     body = response.content.decode()
     assert response.status_code == 200
     assert_clean_page(body)
-    assert "Cleo Progress" in body and "3.6 / 5" in body
+    # Five ratings are a group: released. One survey answer is not (it was "9.0 / 10").
+    assert "3.6 / 5" in body and "from 5 ratings" in body
+    assert "Not enough answers yet" in body and "9.0 / 10" not in body
     # No coach utilisation, no free text, no export links, no coach names.
-    for hidden in ("Xavier Coach", "Utilisation", SURVEY_TEXT, "exports/"):
+    assert "Cleo Progress" in body
+    for hidden in (
+        "Xavier Coach",
+        "Utilisation",
+        SURVEY_TEXT,
+        "exports/",
+    ):
         assert hidden not in body, hidden
 
 
@@ -121,7 +129,9 @@ def test_sponsor_home_lists_only_own_programs_with_averages(client, report_data)
     client.force_login(report_data.sponsor)
     body = client.get("/sponsor/").content.decode()
     assert "Leaders 2026" in body and "Contoso Coaching" not in body
-    assert "7 participants" in body and "3.6 / 5" in body and "9.0 / 10" in body
+    assert "7 participants" in body and "3.6 / 5 (from 5)" in body
+    # One closing-survey answer is below the group size.
+    assert "Would recommend coaching: not enough answers yet" in body and "9.0" not in body
     assert_clean_page(body)
 
 

@@ -40,7 +40,7 @@ from coaches.forms import CoachProfileForm
 from coaches.models import CoachProfile
 from engagements.forms import MAX_MINUTES, MIN_MINUTES, SessionForm
 from engagements.models import CoachingSession, Engagement, Status
-from feedback.models import ClosingSurvey, SessionRating
+from feedback.models import ClosingSurvey, ReleasedFeedback, SessionRating
 from tests import factories
 from tests.security.world import World, build_world, count_changes, row_counts
 
@@ -442,7 +442,14 @@ def test_rating_form_records_a_1_to_5_score_or_nothing(
     assert response.status_code == 302
     assert not urlsplit(response["Location"]).netloc
     if score in {"1", "2", "3", "4", "5"}:
-        assert changes == {"feedback.SessionRating": 1, "accounts.AuditEvent": 1}
+        # The first answer also creates the coach's and the program's released
+        # figures (nothing released yet: one answer is below any group size).
+        assert changes == {
+            "feedback.SessionRating": 1,
+            "accounts.AuditEvent": 1,
+            "feedback.ReleasedFeedback": 2,
+        }
+        assert not ReleasedFeedback.objects.filter(answers__gt=0).exists()
         assert rating is not None and rating.score == int(score)
     else:
         assert changes == {} and rating is None
@@ -483,7 +490,12 @@ def test_closing_survey_form_records_one_answer_or_nothing(
         assert response.status_code == 400 and changes == {} and survey is None
         return
     assert response.status_code == 302
-    assert changes == {"feedback.ClosingSurvey": 1, "accounts.AuditEvent": 1}
+    assert changes == {
+        "feedback.ClosingSurvey": 1,
+        "accounts.AuditEvent": 1,
+        "feedback.ReleasedFeedback": 2,
+    }
+    assert not ReleasedFeedback.objects.filter(answers__gt=0).exists()
     assert survey is not None
     assert (survey.recommend_score, survey.what_changed) == (int(recommend_score), text)
 
