@@ -4,9 +4,10 @@ Every figure is an aggregate (COUNT, AVG, PERCENTILE_CONT) over the program's
 rows, so the number of queries does not grow with the number of engagements:
 3 queries for the figures (engagements, sessions, open flags), 1 for the weekly
 chart, and on SQLite 1 more for the median (it has no PERCENTILE_CONT).
-Staff add 2 (coach utilisation, closing-survey texts); sponsors add 1
-(per-participant progress) and see the feedback figures last released to them
-(read with the program, no query). Notes are never selected.
+Staff add 2 (coach utilisation, closing-survey texts). Sponsors see the
+feedback figures last released to them (read with the program, no query) and,
+where their organization allows it, one page of per-participant progress (1
+query). Notes are never selected.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    Window,
 )
 from django.db.models.functions import Coalesce, TruncWeek
 from django.shortcuts import get_object_or_404
@@ -50,8 +52,10 @@ from nudges.models import FlagKind, NudgeFlag
 
 # The chart shows at most this many weeks (the most recent ones).
 CHART_MAX_WEEKS = 52
-# Staff read the most recent closing-survey texts on the page; the rest are in the admin.
+# Staff read the most recent closing-survey texts on the page.
 SURVEY_TEXTS_SHOWN = 50
+# Participants per page of a sponsor's progress list (where the organization allows it).
+PROGRESS_PAGE_SIZE = 50
 
 
 class Median(Aggregate):
@@ -119,7 +123,6 @@ class ProgramReport:
     weeks: list[WeekBar]
     coaches: list[CoachLine] = field(default_factory=list)
     survey_texts: list[tuple[date, int, str]] = field(default_factory=list)
-    participants: list[ParticipantLine] = field(default_factory=list)
     # True when the feedback figures are the released ones (sponsors), not live (staff).
     feedback_released: bool = False
 
@@ -155,13 +158,8 @@ class ProgramReport:
         return sum(count for _, _, count in self.open_flags)
 
 
-def program_report(
-    *, program: Program, with_staff_detail: bool = False, with_participants: bool = False
-) -> ProgramReport:
-    """Compute the report of one program, with live feedback figures.
-
-    Staff detail and participant lines on request.
-    """
+def program_report(*, program: Program, with_staff_detail: bool = False) -> ProgramReport:
+    """Compute the report of one program, with live feedback figures; staff detail on request."""
     engagements = Engagement.objects.filter(program=program)
     figures = _engagement_figures(engagements)
     sessions = _session_figures(program)
@@ -186,8 +184,6 @@ def program_report(
     if with_staff_detail:
         report.coaches = coach_utilisation(program=program)
         report.survey_texts = _survey_texts(program)
-    if with_participants:
-        report.participants = _participants(program)
     return report
 
 
@@ -205,7 +201,7 @@ def sponsor_report(*, program: Program) -> ProgramReport:
     averages never reach a sponsor's page, so two visits cannot be differenced
     into one answer (docs/architecture.md, "Private fields and group sizes").
     """
-    report = program_report(program=program, with_participants=True)
+    report = program_report(program=program)
     report.rating_avg = program.rating_avg  # type: ignore[attr-defined]
     report.rating_count = program.rating_count  # type: ignore[attr-defined]
     report.survey_avg = program.survey_avg  # type: ignore[attr-defined]
@@ -368,20 +364,68 @@ def _survey_texts(program: Program) -> list[tuple[date, int, str]]:
     return [(timezone.localdate(created), score, text) for created, score, text in rows]
 
 
-def _participants(program: Program) -> list[ParticipantLine]:
-    """One query: each participant's status and held sessions (for the sponsor)."""
-    rows = (
-        Engagement.objects.filter(program=program)
-        .annotate(held=Count("sessions", filter=Q(sessions__outcome=Outcome.HELD)))
-        .order_by("participant__full_name", "pk")
-        .values_list("participant__full_name", "status", "held")
+@dataclass(frozen=True)
+class ProgressPage:
+    """One page of participants' progress, with the number that match the search."""
+
+    lines: list[ParticipantLine]
+    number: int
+    matching: int
+    search: str
+    per_page: int = PROGRESS_PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.matching // self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def participant_progress(*, program: Program, search: str = "", page: int = 1) -> ProgressPage:
+    """One query: a page of participants (by name) with status and held sessions.
+
+    For sponsors of organizations that share individual progress. The number
+    of matching participants comes with the rows (COUNT(*) OVER ()), so a page
+    costs one query however long the list; a page past the end has no lines.
+    """
+    engagements = Engagement.objects.filter(program=program)
+    if search:
+        engagements = engagements.filter(participant__full_name__icontains=search)
+    held = (
+        CoachingSession.objects.filter(engagement=OuterRef("pk"), outcome=Outcome.HELD)
+        .order_by()
+        .values("engagement")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
-    return [
-        ParticipantLine(
-            name=name, status=status, status_label=Status(status).label, sessions_held=held
+    start = (page - 1) * PROGRESS_PAGE_SIZE
+    rows = list(
+        engagements.annotate(
+            held=Coalesce(Subquery(held), Value(0), output_field=IntegerField()),
+            matching=Window(Count("pk")),
         )
-        for name, status, held in rows
-    ]
+        .order_by("participant__full_name", "pk")
+        .values_list("participant__full_name", "status", "held", "matching")[
+            start : start + PROGRESS_PAGE_SIZE
+        ]
+    )
+    return ProgressPage(
+        lines=[
+            ParticipantLine(
+                name=name, status=status, status_label=Status(status).label, sessions_held=held
+            )
+            for name, status, held, _ in rows
+        ],
+        number=page,
+        matching=rows[0][3] if rows else 0,
+        search=search,
+    )
 
 
 def sponsor_programs(*, sponsor: User) -> QuerySet[Program]:

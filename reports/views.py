@@ -18,8 +18,11 @@ from config.observability import client_ip_var, request_id_var
 from engagements.models import Program
 from reports import exports
 from reports.chart import weekly_chart
+from reports.forms import ProgressSearchForm
 from reports.selectors import (
     ProgramReport,
+    ProgressPage,
+    participant_progress,
     program_report,
     programs_overview,
     sponsor_program_or_404,
@@ -58,14 +61,34 @@ def sponsor_home(request: AuthenticatedHttpRequest) -> HttpResponse:
 @role_required(Role.SPONSOR)
 @require_GET
 def sponsor_program_report(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
-    """One of the sponsor's own programs (else 404): program-level figures and progress."""
+    """One of the sponsor's own programs (else 404): program-level figures.
+
+    Progress by participant only where the organization shares it, a page
+    at a time and searchable by name; otherwise the list is not on the page.
+    """
     program = sponsor_program_or_404(sponsor=request.user, public_id=public_id)
     report = sponsor_report(program=program)
-    return _render_report(request, report, staff_view=False)
+    if not program.organization.sponsors_see_individual_progress:
+        return _render_report(request, report, staff_view=False)
+    form = ProgressSearchForm(request.GET)
+    if not form.is_valid():
+        return _render_report(request, report, staff_view=False, search=form, status=400)
+    progress = participant_progress(
+        program=program, search=form.cleaned_data["q"], page=form.cleaned_data["page"]
+    )
+    if progress.number > 1 and not progress.lines:
+        raise Http404("That page is past the end of the list.")
+    return _render_report(request, report, staff_view=False, search=form, progress=progress)
 
 
 def _render_report(
-    request: HttpRequest, report: ProgramReport, *, staff_view: bool
+    request: HttpRequest,
+    report: ProgramReport,
+    *,
+    staff_view: bool,
+    search: ProgressSearchForm | None = None,
+    progress: ProgressPage | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     return render(
         request,
@@ -73,9 +96,12 @@ def _render_report(
         {
             "report": report,
             "staff_view": staff_view,
+            "search": search,
+            "progress": progress,
             "chart": weekly_chart(report.weeks),
             "generated_at": timezone.now(),
         },
+        status=status,
     )
 
 

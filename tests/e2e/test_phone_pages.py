@@ -41,10 +41,15 @@ def answer_closing_survey(engagement: Engagement, *, score: int, text: str) -> N
 
 
 def test_sponsor_reads_the_program_report(journey: Journey) -> None:
-    program = factories.ProgramFactory(name="Northwind Leadership 2026")
+    # An organization that shares individual progress: the list, its search and its
+    # pages are checked too.
+    organization = factories.OrganizationFactory(sponsors_see_individual_progress=True)
+    program = factories.ProgramFactory(name="Northwind Leadership 2026", organization=organization)
     sponsor = factories.UserFactory(role="sponsor", email="hr@example.com", full_name="Hana HR")
     program.organization.sponsors.add(sponsor)
     factories.engagement_with_coach(program=program, participant__full_name="Robin Participant")
+    for n in range(55):  # a second page
+        factories.EngagementFactory(program=program, participant__full_name=f"Person {n:02d}")
     page = journey.page
 
     journey.sign_in(sponsor.email)
@@ -53,8 +58,12 @@ def test_sponsor_reads_the_program_report(journey: Journey) -> None:
 
     page.get_by_role("link", name="Open the report").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Northwind Leadership 2026")
-    expect(page.get_by_role("row", name="Robin Participant")).to_contain_text("Coach selected")
+    expect(page.get_by_text("Page 1 of 2")).to_be_visible()
     journey.check_page("sponsor-report")
+    page.get_by_label("Search by name").fill("robin")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("row", name="Robin Participant")).to_contain_text("Coach selected")
+    journey.check_page("sponsor-report-search")
 
 
 def test_staff_open_a_report_whose_survey_answer_is_one_4000_character_word(

@@ -78,6 +78,10 @@ def test_pages_without_a_printed_header_keep_the_self_only_style_policy(client) 
 
 
 def test_the_sponsor_print_leaves_out_the_per_person_list(client, report_data) -> None:  # noqa: ANN001
+    # The list is on the page only where the organization shares individual progress.
+    organization = report_data.program.organization
+    organization.sponsors_see_individual_progress = True
+    organization.save()
     client.force_login(report_data.sponsor)
     body = client.get(sponsor_url(report_data.program)).content.decode()
 

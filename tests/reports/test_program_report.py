@@ -8,7 +8,7 @@ import pytest
 
 from engagements.models import Status
 from nudges.models import FlagKind
-from reports.selectors import program_report
+from reports.selectors import participant_progress, program_report
 from tests.factories import EngagementFactory, ProgramFactory, engagement_with_coach
 
 pytestmark = pytest.mark.django_db
@@ -138,8 +138,9 @@ def test_staff_detail_lists_closing_survey_texts(report_data) -> None:  # noqa: 
 
 
 def test_participant_progress_shows_held_sessions(report_data) -> None:  # noqa: ANN001
-    report = program_report(program=report_data.program, with_participants=True)
-    assert [(p.name, p.status, p.sessions_held) for p in report.participants] == [
+    progress = participant_progress(program=report_data.program)
+    assert (progress.number, progress.matching, progress.pages) == (1, 7, 1)
+    assert [(p.name, p.status, p.sessions_held) for p in progress.lines] == [
         ("Ana Invited", Status.INVITED, 0),
         ("Ben Selected", Status.COACH_SELECTED, 0),
         ("Cleo Progress", Status.IN_PROGRESS, 2),

@@ -9,10 +9,10 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Role, User
-from engagements.models import CoachingSession, Engagement, Outcome, Status
+from engagements.models import CoachingSession, Engagement, Organization, Outcome, Status
 from feedback.models import ClosingSurvey, SessionRating
 from nudges.models import FlagKind, NudgeFlag
-from reports.selectors import program_report
+from reports.selectors import PROGRESS_PAGE_SIZE, participant_progress, program_report
 from tests.factories import CoachFactory, ProgramFactory, UserFactory
 from tests.signin import OTP_DEVICE_QUERY, SESSION_SAVE_QUERIES, login_verified
 
@@ -87,9 +87,16 @@ def test_report_queries_do_not_grow_with_the_program(size: int, django_assert_nu
     assert report.total == size
     with django_assert_num_queries(BASE + 2):  # + coach utilisation, survey texts
         program_report(program=program, with_staff_detail=True)
-    with django_assert_num_queries(BASE + 1):  # + per-participant progress
-        report = program_report(program=program, with_participants=True)
-    assert len(report.participants) == size
+    # Per-participant progress (sponsors, where the organization shares it): one query
+    # a page, with the number of matches; it was one query for the whole list.
+    last = -(-size // PROGRESS_PAGE_SIZE)
+    with django_assert_num_queries(1):
+        progress = participant_progress(program=program, page=last)
+    assert (progress.matching, progress.pages) == (size, last)
+    assert len(progress.lines) == size - (last - 1) * PROGRESS_PAGE_SIZE
+    with django_assert_num_queries(1):
+        progress = participant_progress(program=program, search="P 1")
+    assert progress.matching == sum(1 for i in range(size) if "P 1" in f"P {i}")
 
 
 @pytest.mark.parametrize("size", [10, 2000])
@@ -108,8 +115,20 @@ def test_report_pages_cost_the_same_for_10_and_2000(
         response = client.get(f"/ops/programs/{program.public_id}/report/")
     assert response.status_code == 200
     client.force_login(sponsor)
-    with django_assert_num_queries(3 + BASE + 1 + SESSION_SAVE_QUERIES):
+    # session + user + program (with its organization and released feedback), the
+    # report's own queries, then the session save: the per-person list is off.
+    with django_assert_num_queries(3 + BASE + SESSION_SAVE_QUERIES):
         response = client.get(f"/sponsor/programs/{program.public_id}/")
     assert response.status_code == 200
+    assert "s-progress" not in response.content.decode()
+    # Where the organization shares individual progress: one query a page (searched too).
+    Organization.objects.filter(pk=program.organization_id).update(
+        sponsors_see_individual_progress=True
+    )
+    for query in ({}, {"page": "2"}, {"q": "P 1"}):
+        with django_assert_num_queries(3 + BASE + 1 + SESSION_SAVE_QUERIES):
+            response = client.get(f"/sponsor/programs/{program.public_id}/", query)
+        past_the_end = size <= PROGRESS_PAGE_SIZE and "page" in query
+        assert response.status_code == (404 if past_the_end else 200)
     with django_assert_num_queries(3 + SESSION_SAVE_QUERIES):  # session, user, programs
         assert client.get("/sponsor/").status_code == 200

@@ -74,15 +74,29 @@ def test_sponsor_sees_own_program_with_released_figures_only(client, report_data
     # Five ratings are a group: released. One survey answer is not (it was "9.0 / 10").
     assert "3.6 / 5" in body and "from 5 ratings" in body
     assert "Not enough answers yet" in body and "9.0 / 10" not in body
-    # No coach utilisation, no free text, no export links, no coach names.
-    assert "Cleo Progress" in body
+    # No per-person list by default, no coach utilisation, no free text, no exports.
     for hidden in (
+        "Cleo Progress",
+        "Progress by participant",
         "Xavier Coach",
         "Utilisation",
         SURVEY_TEXT,
         "exports/",
     ):
         assert hidden not in body, hidden
+
+
+def test_sponsor_sees_progress_by_participant_where_the_organization_shares_it(
+    client, report_data
+) -> None:  # noqa: ANN001
+    organization = report_data.program.organization
+    organization.sponsors_see_individual_progress = True
+    organization.save()
+    client.force_login(report_data.sponsor)
+    body = client.get(sponsor_url(report_data.program)).content.decode()
+    assert "Progress by participant" in body and "Cleo Progress" in body
+    assert "7 participants." in body
+    assert_clean_page(body)
 
 
 def test_sponsor_page_never_shows_ratings_of_single_sessions(client, report_data) -> None:  # noqa: ANN001

@@ -14,6 +14,7 @@ run, so CI is repeatable) and keeps no example database.
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
@@ -41,6 +42,7 @@ from coaches.models import CoachProfile
 from engagements.forms import MAX_MINUTES, MIN_MINUTES, SessionForm
 from engagements.models import CoachingSession, Engagement, Status
 from feedback.models import ClosingSurvey, ReleasedFeedback, SessionRating
+from reports.forms import MAX_PAGE
 from tests import factories
 from tests.security.world import World, build_world, count_changes, row_counts
 
@@ -390,6 +392,30 @@ def test_status_filter_never_fails_and_writes_nothing(world: World, status: str)
     assert changes == {}
 
 
+# --- the sponsor's progress list: search and page --------------------------------
+
+
+@FUZZ
+@given(q=st.one_of(fuzz, st.just("Participant")), page=st.one_of(fuzz, st.integers(-5, 5).map(str)))
+@example(q="\x00", page="1")
+@example(q="x" * 100, page="1")
+@example(q="x" * 101, page="1")
+@example(q="", page="99999999999999999999")
+def test_progress_search_never_fails_and_writes_nothing(world: World, q: str, page: str) -> None:
+    organization = world.program.organization
+    organization.sponsors_see_individual_progress = True
+    organization.save()
+    client = _client_for(world.sponsor)
+    url = reverse("reports:sponsor_program_report", kwargs={"public_id": world.program.public_id})
+    response, changes = _in_savepoint(lambda: client.get(url, {"q": q, "page": page}))
+    assert response.status_code in (200, 400, 404)
+    number = page.strip()
+    out_of_range = bool(re.fullmatch(r"-?[0-9]+", number)) and not 1 <= int(number) <= MAX_PAGE
+    if "\x00" not in q + page and (len(q.strip()) > 100 or out_of_range):
+        assert response.status_code == 400
+    assert changes == {}
+
+
 # --- staff: the reason for a transition ------------------------------------------
 
 
@@ -506,6 +532,7 @@ def test_the_fuzzed_forms_cover_every_form_with_free_input() -> None:
     from coaches import forms as coach_forms
     from engagements import forms as engagement_forms
     from feedback import forms as feedback_forms
+    from reports import forms as report_forms
 
     fuzzed = {
         account_forms.EmailForm,
@@ -517,13 +544,14 @@ def test_the_fuzzed_forms_cover_every_form_with_free_input() -> None:
         engagement_forms.ReasonForm,
         feedback_forms.SessionRatingForm,
         feedback_forms.ClosingSurveyForm,
+        report_forms.ProgressSearchForm,
     }
     # The import forms are django-import-export's file upload steps (fuzzed rows
     # are the import tests' business).
     imports = {account_forms.ParticipantImportForm, account_forms.ParticipantConfirmImportForm}
     declared = {
         value
-        for module in (account_forms, coach_forms, engagement_forms, feedback_forms)
+        for module in (account_forms, coach_forms, engagement_forms, feedback_forms, report_forms)
         for value in vars(module).values()
         if isinstance(value, type)
         and value.__module__ == module.__name__
