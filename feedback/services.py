@@ -6,7 +6,6 @@ import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import reduce
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -163,37 +162,31 @@ def feedback_release(*, kind: str, coach_id: int | None, program_id: int) -> lis
     Returns the rows released now.
     """
     answers = _ANSWERS[kind]
-    subjects = {"program": (program_id, Q(**{f"{answers.engagement}__program_id": program_id}))}
-    if coach_id is not None:
-        subjects["coach"] = (coach_id, Q(**{f"{answers.coach}_id": coach_id}))
+    subjects = (
+        {"program": program_id} if coach_id is None else {"coach": coach_id, "program": program_id}
+    )
+    paths = {"coach": f"{answers.coach}_id", "program": f"{answers.engagement}__program_id"}
     size = group_size_of(f"{answers.engagement}__program__organization")
-    figures: dict[str, Any] = {}
-    for name, (_, where) in subjects.items():
-        figures[f"{name}_answers"] = Count("pk", filter=where)
-        figures[f"{name}_total"] = Sum(answers.score, filter=where)
-        figures[f"{name}_size"] = Max(size, filter=where)
     with transaction.atomic():
         ReleasedFeedback.objects.bulk_create(
-            [
-                ReleasedFeedback(kind=kind, **{f"{name}_id": pk})
-                for name, (pk, _) in subjects.items()
-            ],
+            [ReleasedFeedback(kind=kind, **{f"{name}_id": pk}) for name, pk in subjects.items()],
             ignore_conflicts=True,
         )
         rows = list(
             ReleasedFeedback.objects.select_for_update()
-            .filter(_any(Q(**{f"{name}_id": pk}) for name, (pk, _) in subjects.items()), kind=kind)
+            .filter(_any(Q(**{f"{name}_id": pk}) for name, pk in subjects.items()), kind=kind)
             .order_by("pk")
         )
-        live = answers.model.objects.filter(
-            _any(where for _, where in subjects.values())
-        ).aggregate(**figures)
         released = []
         for row in rows:
             name = "coach" if row.coach_id is not None else "program"
-            count = live[f"{name}_answers"]
-            if count - row.answers >= (live[f"{name}_size"] or settings.MIN_GROUP_SIZE):
-                row.answers, row.total = count, live[f"{name}_total"]
+            # One aggregate per subject, each along its own index (a session's coach,
+            # an engagement's program); an OR of the two across the join would scan.
+            live = answers.model.objects.filter(**{paths[name]: subjects[name]}).aggregate(
+                count=Count("pk"), total=Sum(answers.score), size=Max(size)
+            )
+            if live["count"] - row.answers >= (live["size"] or settings.MIN_GROUP_SIZE):
+                row.answers, row.total = live["count"], live["total"]
                 row.released_at = timezone.now()
                 row.save(update_fields=["answers", "total", "released_at"])
                 released.append(row)
