@@ -1,18 +1,23 @@
 """The one way Coachdesk sends email: a subject, a text and an HTML template,
 delivered by the task worker.
 
-Templates live in templates/emails/<name>_subject.txt, <name>.txt and <name>.html.
-`send_email` renders the message now and enqueues its delivery as a task row in
-the caller's transaction (django-tasks-db): a rolled-back change leaves no task
-and so sends nothing; a committed one is never lost, because the row is there
-for a worker (`manage.py db_worker`) to pick up, even after a crash. A failed
-send is retried with backoff (`email_retry_failed`), then left failed for staff
-to see in the admin. Never log the recipient's address.
+Templates live in templates/emails/<name>_subject.txt, <name>.txt and <name>.html;
+the text and HTML parts extend emails/base.txt and emails/base.html, which hold
+the one sign-off and the footer that fits the recipient's role. Subjects and text
+parts are plain text, rendered by the "text" template engine (autoescape off);
+the HTML part is escaped as every page is. `build_email` renders a message for
+one person; `send_email` renders it now and enqueues its delivery as a task row
+in the caller's transaction (django-tasks-db): a rolled-back change leaves no
+task and so sends nothing; a committed one is never lost, because the row is
+there for a worker (`manage.py db_worker`) to pick up, even after a crash. A
+failed send is retried with backoff (`email_retry_failed`), then left failed for
+staff to see in the admin. Never log the recipient's address.
 """
 
 from __future__ import annotations
 
 import logging
+import textwrap
 from datetime import timedelta
 from typing import Any
 
@@ -20,29 +25,93 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.tasks import task
 from django.tasks.base import TaskResult, TaskResultStatus
+from django.template import engines
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.json import normalize_json
 
+from accounts.models import Role, User
 from config.observability import scrub
 
 logger = logging.getLogger(__name__)
 
 
-def build_email(*, template: str, to: list[str], context: dict[str, Any]) -> EmailMultiAlternatives:
-    """Render one message (subject, text, HTML) from its three templates."""
-    context = {"site_url": settings.SITE_URL, **context}
-    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
-    text = render_to_string(f"emails/{template}.txt", context)
-    html = render_to_string(f"emails/{template}.html", context)
-    message = EmailMultiAlternatives(subject=" ".join(subject.split()), body=text, to=to)
+# Why the person receives our email: the footer of every message, by role.
+FOOTERS: dict[str, str] = {
+    Role.PARTICIPANT: "You receive this email because you take part in a coaching program run "
+    "with Coachdesk.",
+    Role.COACH: "You receive this email because you coach in a program run with Coachdesk.",
+    Role.SPONSOR: "You receive this email because you follow your organization's coaching "
+    "programs on Coachdesk.",
+    Role.STAFF: "You receive this email because you are on the Coachdesk ops team.",
+}
+
+# Text parts: paragraphs wrapped at this width, at spaces only (never inside a link).
+TEXT_WIDTH = 72
+
+
+def build_email(
+    *, template: str, recipient: User, context: dict[str, Any]
+) -> EmailMultiAlternatives:
+    """Render one message to `recipient` (subject, text and HTML) from its three templates."""
+    context = {
+        "site_url": settings.SITE_URL,
+        "recipient": recipient,
+        "footer": FOOTERS[recipient.role],
+        **context,
+    }
+    subject = " ".join(render_text(f"emails/{template}_subject.txt", context).split())
+    text = wrap_text(render_text(f"emails/{template}.txt", context))
+    html = render_to_string(f"emails/{template}.html", {**context, "subject": subject})
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        to=[recipient.email],
+    )
     message.attach_alternative(html, "text/html")
     return message
 
 
-def send_email(*, template: str, to: list[str], context: dict[str, Any]) -> None:
+def render_text(template_name: str, context: dict[str, Any]) -> str:
+    """Render a plain-text template (a subject or a text part): nothing is HTML-escaped."""
+    return engines["text"].get_template(template_name).render(context)
+
+
+def wrap_text(text: str) -> str:
+    """The one layout of every text part: paragraphs wrapped at TEXT_WIDTH, one blank
+    line between them.
+
+    Templates write a paragraph (or a "- " list item) on one line. An indented line
+    (a code, a link to copy) is kept as it is, and so is a word longer than a line:
+    a link is never broken.
+    """
+    lines: list[str] = []
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if not line:
+            if lines and lines[-1]:
+                lines.append("")
+        elif line == "--":
+            lines.append("-- ")  # the signature separator keeps its space (RFC 3676)
+        elif line[0].isspace():
+            lines.append(line)
+        else:
+            indent = "  " if line.startswith("- ") else ""
+            lines += textwrap.wrap(
+                line,
+                TEXT_WIDTH,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+    return "\n".join(lines).strip("\n") + "\n"
+
+
+def send_email(*, template: str, recipient: User, context: dict[str, Any]) -> None:
     """Render now; deliver through the worker once the surrounding transaction commits."""
-    email_enqueue(build_email(template=template, to=to, context=context), template=template)
+    email_enqueue(
+        build_email(template=template, recipient=recipient, context=context), template=template
+    )
 
 
 def email_enqueue(message: EmailMultiAlternatives, *, template: str) -> None:
@@ -116,7 +185,10 @@ def _message_to_json(message: EmailMultiAlternatives) -> dict[str, Any]:
 
 def _message_from_json(data: dict[str, Any]) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
-        subject=data["subject"], body=data["body"], from_email=data["from_email"], to=data["to"]
+        subject=data["subject"],
+        body=data["body"],
+        from_email=data["from_email"],
+        to=data["to"],
     )
     for content, mimetype in data["alternatives"]:
         message.attach_alternative(content, mimetype)

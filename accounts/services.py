@@ -141,7 +141,7 @@ def login_code_send(*, email: str, token: str) -> None:
         email_send_now(
             build_email(
                 template="login_code",
-                to=[user.email],
+                recipient=user,
                 context={"code": code, "user": user, "minutes": CODE_VALIDITY.seconds // 60},
             )
         )
@@ -242,7 +242,7 @@ def invitation_send(*, engagement: Engagement, actor: User | None) -> None:
     participant = engagement.participant
     send_email(
         template="invitation",
-        to=[participant.email],
+        recipient=participant,
         context={"user": participant, "program": engagement.program},
     )
     audit_record(

@@ -85,5 +85,5 @@ def _email_selection(*, engagement: Engagement, coach: CoachProfile, participant
         "home_url": f"{settings.SITE_URL}/",
         "coach_url": f"{settings.SITE_URL}/coach/",
     }
-    send_email(template="coach_selected_participant", to=[participant.email], context=context)
-    send_email(template="coach_selected_coach", to=[coach.user.email], context=context)
+    send_email(template="coach_selected_participant", recipient=participant, context=context)
+    send_email(template="coach_selected_coach", recipient=coach.user, context=context)

@@ -98,6 +98,16 @@ TEMPLATES = [
             "libraries": {"print_tags": "config.print_tags"},
         },
     },
+    {
+        # Plain text (email subjects and text parts): nothing is HTML-escaped, so
+        # "R&D" stays "R&D" and a link keeps its "&". Only accounts/emails.py
+        # renders with it; every page and HTML part uses the engine above.
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 
 # Database: PostgreSQL in production and CI, SQLite for the one-process quick start.

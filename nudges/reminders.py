@@ -84,10 +84,10 @@ def _participant_message(flag: NudgeFlag) -> EmailMultiAlternatives:
     if flag.kind == FlagKind.NO_COACH_SELECTED:
         return build_email(
             template="nudge_choose_coach",
-            to=[participant.email],
+            recipient=participant,
             context={**context, "sign_in_url": _absolute(reverse("accounts:login"))},
         )
-    return build_email(template="nudge_book_session", to=[participant.email], context=context)
+    return build_email(template="nudge_book_session", recipient=participant, context=context)
 
 
 def _coach_message(flag: NudgeFlag) -> EmailMultiAlternatives | None:
@@ -98,7 +98,7 @@ def _coach_message(flag: NudgeFlag) -> EmailMultiAlternatives | None:
         return None
     return build_email(
         template="nudge_log_session",
-        to=[coach.user.email],
+        recipient=coach.user,
         context={
             **_context(flag),
             "person": coach.user,

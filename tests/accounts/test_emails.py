@@ -14,6 +14,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts.emails import email_retry_delay, send_email
+from accounts.models import User
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,8 +28,13 @@ def _write_templates(tmp_path, settings) -> None:  # noqa: ANN001
     (folder / "hello.html").write_text("<p>Hi {{ name }}</p>")
     # Assign (not mutate) so Django's setting_changed signal resets the cached engines.
     templates = copy.deepcopy(settings.TEMPLATES)
-    templates[0]["DIRS"] = [tmp_path, *templates[0]["DIRS"]]
+    for engine in templates:  # pages and HTML parts, and the text engine
+        engine["DIRS"] = [tmp_path, *engine["DIRS"]]
     settings.TEMPLATES = templates
+
+
+def _ada() -> User:
+    return UserFactory(email="a@example.com", full_name="Ada")
 
 
 def test_email_is_queued_in_the_transaction_and_sent_by_the_worker(
@@ -35,7 +42,7 @@ def test_email_is_queued_in_the_transaction_and_sent_by_the_worker(
 ) -> None:  # noqa: ANN001
     _write_templates(tmp_path, settings)
     with transaction.atomic():
-        send_email(template="hello", to=["a@example.com"], context={"name": "Ada"})
+        send_email(template="hello", recipient=_ada(), context={"name": "Ada"})
         assert DBTaskResult.objects.count() == 1  # written with the change it reports
     assert mailoutbox == []  # nothing is sent by the request itself
     assert run_worker() == 1
@@ -51,7 +58,7 @@ def test_a_rolled_back_change_queues_and_sends_nothing(
 ) -> None:  # noqa: ANN001
     _write_templates(tmp_path, settings)
     with pytest.raises(RuntimeError), transaction.atomic():
-        send_email(template="hello", to=["a@example.com"], context={"name": "Ada"})
+        send_email(template="hello", recipient=_ada(), context={"name": "Ada"})
         raise RuntimeError("boom")
     assert DBTaskResult.objects.count() == 0
     assert run_worker() == 0
@@ -73,7 +80,7 @@ def test_a_failed_send_is_retried_with_backoff_and_then_delivered(
         return real_send(self, messages)
 
     monkeypatch.setattr(EmailBackend, "send_messages", flaky_send)
-    send_email(template="hello", to=["a@example.com"], context={"name": "Ada"})
+    send_email(template="hello", recipient=_ada(), context={"name": "Ada"})
 
     assert run_worker() == 1
     row = DBTaskResult.objects.get()
@@ -109,7 +116,7 @@ def test_a_send_that_keeps_failing_ends_failed_after_the_last_attempt(
         raise ConnectionRefusedError("smtp down")
 
     monkeypatch.setattr(EmailBackend, "send_messages", down)
-    send_email(template="hello", to=["a@example.com"], context={"name": "Ada"})
+    send_email(template="hello", recipient=_ada(), context={"name": "Ada"})
     for _ in range(3):
         assert run_worker() == 1
         time_machine.shift(timedelta(hours=1))
@@ -124,7 +131,7 @@ def test_staff_see_pending_and_failed_messages_read_only_in_the_admin(
     tmp_path, settings, admin_client_verified
 ) -> None:  # noqa: ANN001
     _write_templates(tmp_path, settings)
-    send_email(template="hello", to=["a@example.com"], context={"name": "Ada"})
+    send_email(template="hello", recipient=_ada(), context={"name": "Ada"})
     row = DBTaskResult.objects.get()
     listing = admin_client_verified.get(
         "/admin/django_tasks_database/dbtaskresult/?status__exact=READY"
