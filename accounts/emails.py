@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import textwrap
 from datetime import timedelta
+from email.utils import make_msgid
 from typing import Any
 
 from django.conf import settings
@@ -67,6 +68,7 @@ def build_email(
         subject=subject,
         body=text,
         to=[recipient.email],
+        headers={"Message-ID": make_msgid(domain=settings.EMAIL_MESSAGE_ID_DOMAIN)},
     )
     message.attach_alternative(html, "text/html")
     return message
@@ -179,6 +181,7 @@ def _message_to_json(message: EmailMultiAlternatives) -> dict[str, Any]:
         "body": message.body,
         "from_email": message.from_email,
         "to": list(message.to),
+        "headers": dict(message.extra_headers),
         "alternatives": [[str(content), mimetype] for content, mimetype in message.alternatives],
     }
 
@@ -189,6 +192,8 @@ def _message_from_json(data: dict[str, Any]) -> EmailMultiAlternatives:
         body=data["body"],
         from_email=data["from_email"],
         to=data["to"],
+        # Tasks queued before headers were kept have none.
+        headers=data.get("headers", {}),
     )
     for content, mimetype in data["alternatives"]:
         message.attach_alternative(content, mimetype)

@@ -6,6 +6,7 @@ EMAIL_URL have no default; a missing or malformed value stops start-up.
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from pathlib import Path
 
 import environ
@@ -147,6 +148,17 @@ EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=6)
 EMAIL_RETRY_BASE_SECONDS = env.int("EMAIL_RETRY_BASE_SECONDS", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Coachdesk <hello@coachdesk.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The right-hand side of every Message-ID: the sending domain (from DEFAULT_FROM_EMAIL
+# unless set), never the machine's own name, which is "localhost" in most containers.
+_local_part, _at, _sending_domain = parseaddr(DEFAULT_FROM_EMAIL)[1].rpartition("@")
+EMAIL_MESSAGE_ID_DOMAIN = env.str(
+    "EMAIL_MESSAGE_ID_DOMAIN", default=_sending_domain if _at else ""
+)
+if not EMAIL_MESSAGE_ID_DOMAIN:
+    raise ImproperlyConfigured(
+        "DEFAULT_FROM_EMAIL must be an address such as 'Coachdesk <hello@example.com>' "
+        "(or set EMAIL_MESSAGE_ID_DOMAIN)."
+    )
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "/login/"

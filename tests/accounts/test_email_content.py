@@ -1,6 +1,6 @@
 """What every email looks like: subjects and text parts are plain text (never
 HTML-escaped), HTML parts are always escaped; one layout, one sign-off and a footer
-that fits the recipient's role; a head and a title."""
+that fits the recipient's role; a head and a title; Message-IDs on our domain."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from accounts.emails import FOOTERS, TEXT_WIDTH, build_email, wrap_text
 from accounts.models import Role
@@ -170,3 +172,21 @@ def test_wrapping_keeps_links_codes_and_lists_whole() -> None:
     item_lines = [line for line in lines if "item" in line]
     assert item_lines[0].startswith("- ") and all(x.startswith("  ") for x in item_lines[1:])
     assert "\n\n\n" not in text and text.endswith("item\n")
+
+
+def test_message_ids_use_the_sending_domain_and_survive_the_queue(
+    mailoutbox: list[Any], run_worker: Any
+) -> None:
+    assert settings.EMAIL_MESSAGE_ID_DOMAIN == "coachdesk.test"  # from DEFAULT_FROM_EMAIL
+    engagement = factories.EngagementFactory()
+
+    invitation_send(engagement=engagement, actor=None)
+    run_worker()
+
+    [message] = mailoutbox
+    message_id = message.message()["Message-ID"]
+    assert message_id.endswith("@coachdesk.test>")
+    assert "localhost" not in message_id
+    # Set when the message is rendered, so a retried send keeps its Message-ID.
+    queued = DBTaskResult.objects.get().args_kwargs["kwargs"]["message"]
+    assert queued["headers"]["Message-ID"] == message_id

@@ -108,3 +108,30 @@ def test_a_min_group_size_below_3_or_not_a_number_refuses_to_start(value: str) -
 def test_a_min_group_size_of_3_or_more_starts(value: str) -> None:
     result = _check({"MIN_GROUP_SIZE": value})
     assert result.returncode == 0, result.stderr
+
+
+def _setting(name: str, env_overrides: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **env_overrides, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-c", f"from django.conf import settings; print(settings.{name})"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_message_ids_take_the_domain_of_the_sending_address() -> None:
+    sender = {"DEFAULT_FROM_EMAIL": "Northwind coaching <coaching@mail.northwind.example>"}
+    result = _setting("EMAIL_MESSAGE_ID_DOMAIN", sender)
+    assert result.stdout.strip() == "mail.northwind.example", result.stderr
+
+    own = _setting("EMAIL_MESSAGE_ID_DOMAIN", {**sender, "EMAIL_MESSAGE_ID_DOMAIN": "cd.example"})
+    assert own.stdout.strip() == "cd.example", own.stderr
+
+
+def test_a_sending_address_without_a_domain_refuses_to_start() -> None:
+    result = _check({"DEFAULT_FROM_EMAIL": "Coachdesk"})
+    assert result.returncode != 0
+    assert "DEFAULT_FROM_EMAIL must be an address" in result.stderr
