@@ -8,9 +8,11 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and audit"
 
     def ready(self) -> None:
-        """Retry failed email tasks (django.tasks has no retries of its own)."""
+        """Retry failed email tasks (django.tasks has no retries of its own); register
+        the deploy check of SITE_URL."""
         from django.tasks.signals import task_finished
 
+        from accounts import checks  # noqa: F401 - registers the checks
         from accounts.emails import email_retry_failed
 
         task_finished.connect(email_retry_failed, dispatch_uid="accounts.email_retry_failed")

@@ -151,9 +151,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The right-hand side of every Message-ID: the sending domain (from DEFAULT_FROM_EMAIL
 # unless set), never the machine's own name, which is "localhost" in most containers.
 _local_part, _at, _sending_domain = parseaddr(DEFAULT_FROM_EMAIL)[1].rpartition("@")
-EMAIL_MESSAGE_ID_DOMAIN = env.str(
-    "EMAIL_MESSAGE_ID_DOMAIN", default=_sending_domain if _at else ""
-)
+EMAIL_MESSAGE_ID_DOMAIN = env.str("EMAIL_MESSAGE_ID_DOMAIN", default=_sending_domain if _at else "")
 if not EMAIL_MESSAGE_ID_DOMAIN:
     raise ImproperlyConfigured(
         "DEFAULT_FROM_EMAIL must be an address such as 'Coachdesk <hello@example.com>' "

@@ -26,6 +26,7 @@ step "deploy check with production settings"
 env -u DEBUG \
   SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
   ALLOWED_HOSTS=coachdesk.example.com \
+  SITE_URL=https://coachdesk.example.com \
   DATABASE_URL=postgres://coachdesk@127.0.0.1:5432/coachdesk \
   CACHE_URL=redis://127.0.0.1:6379/0 \
   EMAIL_URL=smtp+tls://mailer:secret@smtp.example.com:587 \

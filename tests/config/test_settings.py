@@ -6,6 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core import checks
+
+from accounts.checks import site_url_check
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,6 +47,7 @@ def test_production_configuration_passes_the_deploy_check() -> None:
             "STATIC_MANIFEST": "<unset>",
             "SECRET_KEY": "x" * 20 + "-production-shaped-secret-key-0123456789abcdefgh",
             "ALLOWED_HOSTS": "coachdesk.example.com",
+            "SITE_URL": "https://coachdesk.example.com",
             "DATABASE_URL": "postgres://coachdesk@127.0.0.1:5432/coachdesk",
             "CACHE_URL": "redis://127.0.0.1:6379/0",
             "EMAIL_URL": "smtp+tls://u:p@smtp.example.com:587",
@@ -135,3 +139,47 @@ def test_a_sending_address_without_a_domain_refuses_to_start() -> None:
     result = _check({"DEFAULT_FROM_EMAIL": "Coachdesk"})
     assert result.returncode != 0
     assert "DEFAULT_FROM_EMAIL must be an address" in result.stderr
+
+
+PRODUCTION = {
+    "DEBUG": "<unset>",
+    "SECURE_SSL_REDIRECT": "<unset>",
+    "STATIC_MANIFEST": "<unset>",
+    "SECRET_KEY": "x" * 20 + "-production-shaped-secret-key-0123456789abcdefgh",
+    "ALLOWED_HOSTS": "coachdesk.example.com",
+    "DATABASE_URL": "postgres://coachdesk@127.0.0.1:5432/coachdesk",
+    "CACHE_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_URL": "smtp+tls://u:p@smtp.example.com:587",
+}
+
+
+@pytest.mark.parametrize("site_url", ["<unset>", "http://coachdesk.example.com"])
+def test_deploy_check_fails_when_links_in_emails_would_not_reach_the_site(site_url: str) -> None:
+    result = _check({**PRODUCTION, "SITE_URL": site_url}, "--deploy")
+    assert result.returncode != 0
+    assert "accounts.E001" in result.stderr
+    assert "Set SITE_URL to the site's public https address" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("debug", "site_url", "refused"),
+    [
+        (False, "https://coachdesk.example.com", False),
+        (False, "https://coachdesk.example.com/app", False),
+        (False, "http://127.0.0.1:8000", True),
+        (False, "http://coachdesk.example.com", True),
+        (False, "", True),
+        (False, "https://", True),
+        (False, "coachdesk.example.com", True),
+        (False, "https://coachdesk.example.com?x=1", True),
+        (True, "http://127.0.0.1:8000", False),  # the quick start
+    ],
+)
+def test_site_url_check(settings, debug: bool, site_url: str, refused: bool) -> None:  # noqa: ANN001
+    settings.DEBUG = debug
+    settings.SITE_URL = site_url
+
+    errors = site_url_check()
+
+    assert [e.id for e in errors] == (["accounts.E001"] if refused else [])
+    assert all(e.level == checks.ERROR for e in errors)
