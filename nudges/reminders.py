@@ -1,40 +1,48 @@
-"""Reminder emails about open flags: build them, queue them for the worker, record them.
+"""Reminder emails about open flags: one digest per person per run, queued for the
+worker, with a delivery record per flag and recipient.
 
 Who is emailed about which kind is rules.RECIPIENTS (docs/architecture.md, "Rules
-and where they live"); the builder and the dry run's counts below both read it.
-Reminders go out after the run has committed its flags, once per flag and
-recipient: each flag stamps `<recipient>_notified_at` per message delivered and
-`notified_at` once all are, in the transaction that queues the messages for the
-email worker (which retries a failed send), so nobody is emailed twice.
+and where they live"); the run and the dry run's count both read it. After the run
+has committed its flags, every reminder still owed is gathered by person: a coach
+with three stuck engagements gets one email listing the three, each with its link.
+Each flag stamps `<recipient>_notified_at` when that person's digest is queued and
+`notified_at` once every recipient's is, in the transaction that queues the
+digests for the email worker (which retries a failed send). A digest that cannot
+be built stamps nothing and is tried again by the next run; nobody gets a flag's
+reminder twice.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import batched
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.urls import reverse
 
 from accounts.emails import build_email, email_enqueue_many
-from engagements.models import Program
+from accounts.models import User
+from engagements.models import Engagement, Program
 from nudges.models import FlagKind, NudgeFlag
-from nudges.rules import RECIPIENTS, Recipient, flag_still_holds, kinds_reminding, reminder_kinds
+from nudges.rules import RECIPIENTS, Recipient, flag_still_holds, reminder_kinds
 
 logger = logging.getLogger(__name__)
 
+# Flags per transaction: a batch of whole digests queued and recorded together.
 RECORD_BATCH = 5000
 
-
-def reminders_count_raised(by_kind: dict[str, int]) -> int:
-    """How many messages newly raised flags call for: one per flag and recipient."""
-    return sum(n * len(RECIPIENTS[FlagKind(kind)]) for kind, n in by_kind.items())
+# The person each recipient is, seen from a flag.
+PERSON: Mapping[Recipient, str] = {
+    Recipient.PARTICIPANT: "engagement__participant",
+    Recipient.COACH: "engagement__coach__user",
+}
 
 
 def _pending_flags() -> QuerySet[NudgeFlag]:
@@ -47,83 +55,103 @@ def _pending_flags() -> QuerySet[NudgeFlag]:
     )
 
 
-def reminders_count_owed(*, program: Program, today: date) -> int:
-    """Messages still owed on the program's open flags that this run would keep open."""
-    still_holds = flag_still_holds(program=program, today=today)
-    if not still_holds:
-        return 0
-    owed = {
-        recipient.value: Count(
-            "pk",
-            filter=Q(kind__in=kinds, **{f"{recipient}_notified_at__isnull": True}),
-        )
-        for recipient in Recipient
-        if (kinds := kinds_reminding(recipient))
-    }
-    if not owed:
-        return 0
-    pending = _pending_flags().filter(still_holds, engagement__program=program)
-    return sum(pending.aggregate(**owed).values())
-
-
-def _reminder_messages(flag: NudgeFlag) -> Iterator[tuple[Recipient, EmailMultiAlternatives]]:
-    """The messages this flag still owes, as (recipient, message), in RECIPIENTS order."""
-    for recipient in RECIPIENTS[FlagKind(flag.kind)]:
-        if getattr(flag, f"{recipient}_notified_at") is not None:
-            continue
-        message = _BUILDERS[recipient](flag)
-        if message is not None:
-            yield recipient, message
-
-
-def _participant_message(flag: NudgeFlag) -> EmailMultiAlternatives:
-    """Choose a coach (with a sign-in link) before one is chosen; book a session after."""
-    engagement = flag.engagement
-    participant = engagement.participant
-    context = {**_context(flag), "person": participant}
-    if flag.kind == FlagKind.NO_COACH_SELECTED:
-        return build_email(
-            template="nudge_choose_coach",
-            recipient=participant,
-            context={**context, "sign_in_url": _absolute(reverse("accounts:login"))},
-        )
-    return build_email(template="nudge_book_session", recipient=participant, context=context)
-
-
-def _coach_message(flag: NudgeFlag) -> EmailMultiAlternatives | None:
-    """Ask the coach to log the session that happened; None when no coach is assigned."""
-    engagement = flag.engagement
-    coach = engagement.coach
-    if coach is None:
-        return None
-    return build_email(
-        template="nudge_log_session",
-        recipient=coach.user,
-        context={
-            **_context(flag),
-            "person": coach.user,
-            "participant": engagement.participant,
-            "log_url": _absolute(
-                reverse("coach_engagement", kwargs={"public_id": engagement.public_id})
-            ),
-        },
+def _owes(recipient: Recipient, prefix: str = "") -> Q:
+    """A flag (reached through `prefix`) owes `recipient` a reminder not yet queued."""
+    kinds = [kind for kind, recipients in RECIPIENTS.items() if recipient in recipients]
+    return Q(
+        **{
+            f"{prefix}kind__in": kinds,
+            f"{prefix}{recipient}_notified_at__isnull": True,
+            f"{prefix}{PERSON[recipient]}__isnull": False,
+        }
     )
 
 
-def _context(flag: NudgeFlag) -> dict[str, Any]:
-    engagement = flag.engagement
-    return {
-        "flag": flag,
-        "engagement": engagement,
-        "program": engagement.program,
-        "coach": engagement.coach,
-    }
+def reminders_people(
+    *, program: Program, today: date, candidates: Mapping[FlagKind, QuerySet[Engagement]]
+) -> set[int]:
+    """The people (user ids) a run as of `today` would remind about this program.
+
+    For the dry run: the recipients of the flags it would raise (`candidates`, the
+    engagements each kind would flag) and those still owed a reminder on open flags
+    that the run would keep open. One digest goes to each person across programs,
+    so the caller counts the union.
+    """
+    if not program.reminders_enabled:
+        return set()
+    people: set[int] = set()
+    for kind, engagements in candidates.items():
+        for recipient in RECIPIENTS[kind]:
+            path = PERSON[recipient].removeprefix("engagement__")
+            people.update(
+                engagements.filter(**{f"{path}__isnull": False}).values_list(path, flat=True)
+            )
+    still_holds = flag_still_holds(program=program, today=today)
+    if still_holds:
+        pending = _pending_flags().filter(still_holds, engagement__program=program)
+        for recipient in Recipient:
+            people.update(
+                pending.filter(_owes(recipient)).values_list(PERSON[recipient], flat=True)
+            )
+    return people
 
 
-_BUILDERS: dict[Recipient, Callable[[NudgeFlag], EmailMultiAlternatives | None]] = {
-    Recipient.PARTICIPANT: _participant_message,
-    Recipient.COACH: _coach_message,
-}
+# A digest's address: the person (a user id) and the role they are reminded in.
+Digest = tuple[int, Recipient]
+
+
+def _owed_by_digest() -> dict[Digest, list[int]]:
+    """Every reminder still owed, as flag ids grouped by digest, in one query.
+
+    Ids only, so a run owing tens of thousands of reminders holds little in memory;
+    the flags themselves are loaded a batch at a time.
+    """
+    owed: dict[Digest, list[int]] = defaultdict(list)
+    rows = (
+        _pending_flags()
+        .filter(_owes(Recipient.PARTICIPANT) | _owes(Recipient.COACH))
+        .values_list(
+            "pk",
+            "kind",
+            *(f"{r}_notified_at" for r in Recipient),
+            *(f"{PERSON[r]}_id" for r in Recipient),
+        )
+        .order_by("pk")
+    )
+    recipients = list(Recipient)
+    for flag_id, kind, *stamps_and_people in rows.iterator(chunk_size=5000):
+        stamps, people = stamps_and_people[: len(recipients)], stamps_and_people[len(recipients) :]
+        for recipient, stamp, person in zip(recipients, stamps, people, strict=True):
+            if stamp is None and person is not None and recipient in RECIPIENTS[FlagKind(kind)]:
+                owed[(person, recipient)].append(flag_id)
+    return owed
+
+
+def _batches(owed: dict[Digest, list[int]]) -> Iterator[dict[Digest, list[int]]]:
+    """Whole digests, RECORD_BATCH flags or a little more at a time, in a stable order."""
+    batch: dict[Digest, list[int]] = {}
+    size = 0
+    for digest in sorted(owed):
+        batch[digest] = owed[digest]
+        size += len(owed[digest])
+        if size >= RECORD_BATCH:
+            yield batch
+            batch, size = {}, 0
+    if batch:
+        yield batch
+
+
+@dataclass(frozen=True)
+class ReminderItem:
+    """One stuck engagement in a digest, with the link that unsticks it."""
+
+    flag: NudgeFlag
+    engagement: Engagement
+    link: str
+
+    @property
+    def kind(self) -> str:
+        return self.flag.kind
 
 
 def _absolute(path: str) -> str:
@@ -131,37 +159,93 @@ def _absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def nudge_reminders_send(*, now: datetime) -> tuple[int, int]:
-    """Queue every reminder still owed on open flags of programs with reminders on.
+def _item(flag: NudgeFlag, recipient: Recipient) -> ReminderItem:
+    """The participant is sent to sign in (to choose a coach) or to the coach's
+    booking page; the coach to the engagement's page, to log the session."""
+    engagement = flag.engagement
+    if recipient == Recipient.COACH:
+        link = _absolute(reverse("coach_engagement", kwargs={"public_id": engagement.public_id}))
+    elif flag.kind == FlagKind.NO_COACH_SELECTED:
+        link = _absolute(reverse("accounts:login"))
+    else:
+        link = engagement.coach.booking_url if engagement.coach else ""
+    return ReminderItem(flag=flag, engagement=engagement, link=link)
 
-    Newly raised flags and earlier failures alike: one message per recipient per
-    flag. Per batch of flags, the messages are queued for the email worker and
-    the deliveries recorded in one transaction, so a flag says "notified" exactly
-    when its message is in the queue (the worker retries failed sends). A message
-    that cannot be built is not recorded and is tried again by the next run.
-    Returns (queued, failed). Must run after the flags' transaction has committed.
-    """
-    pending = (
-        _pending_flags()
-        .select_related("engagement__participant", "engagement__coach__user", "engagement__program")
-        .order_by("pk")
+
+def _digest(person: User, recipient: Recipient, flags: list[NudgeFlag]) -> EmailMultiAlternatives:
+    """One email to `person` listing every stuck engagement they can act on."""
+    items = sorted(
+        (_item(flag, recipient) for flag in flags),
+        key=lambda item: (
+            item.engagement.program.name,
+            item.engagement.participant.full_name,
+            item.flag.pk,
+        ),
     )
+    return build_email(
+        template=f"nudge_digest_{recipient}", recipient=person, context={"items": items}
+    )
+
+
+def _person(flag: NudgeFlag, recipient: Recipient) -> User:
+    engagement = flag.engagement
+    if recipient == Recipient.PARTICIPANT:
+        return engagement.participant
+    if engagement.coach is None:  # released since the reminders were gathered
+        raise LookupError("the engagement has no coach any more")
+    return engagement.coach.user
+
+
+def nudge_reminders_send(*, now: datetime) -> tuple[int, int]:
+    """Queue one digest per person owed reminders on open flags of programs with reminders on.
+
+    Newly raised flags and earlier failures alike. Per batch of people, the digests
+    are queued for the email worker and the deliveries recorded in one transaction,
+    so a flag says "notified" for a recipient exactly when that person's digest is
+    in the queue (the worker retries failed sends). A digest that cannot be built
+    is not recorded and is tried again by the next run. Returns (queued, failed),
+    counted in digests. Must run after the flags' transaction has committed.
+    """
+    owed = _owed_by_digest()
+    # What each flag still owes, so it is marked notified in the batch that queues
+    # its last reminder (its two recipients may be in different batches).
+    remaining: dict[int, set[Recipient]] = defaultdict(set)
+    for (_, recipient), flag_ids in owed.items():
+        for pk in flag_ids:
+            remaining[pk].add(recipient)
     sent = failed = 0
-    for flags in batched(pending.iterator(chunk_size=2000), RECORD_BATCH, strict=False):
+    for batch in _batches(owed):
+        flags = (
+            NudgeFlag.objects.select_related(
+                "engagement__participant", "engagement__coach__user", "engagement__program"
+            )
+            .filter(pk__in=[pk for flag_ids in batch.values() for pk in flag_ids])
+            .in_bulk()
+        )
         outgoing: list[tuple[EmailMultiAlternatives, str]] = []
         delivered: dict[Recipient, list[int]] = {recipient: [] for recipient in Recipient}
         complete: list[int] = []
-        for flag in flags:
-            ok = True
-            for recipient, message in _safe_messages(flag):
-                if message is None:
-                    ok = False
-                    failed += 1
-                    continue
-                outgoing.append((message, f"nudge_{flag.kind}_{recipient}"))
+        for (person_id, recipient), flag_ids in batch.items():
+            mine = [flags[pk] for pk in flag_ids if pk in flags]  # a flag may be gone by now
+            if not mine:
+                continue
+            try:
+                message = _digest(_person(mine[0], recipient), recipient, mine)
+            except Exception as exc:  # noqa: BLE001 - a broken digest must not stop the others
+                logger.warning(
+                    "nudge digest not built: user=%s flags=%d error=%s",
+                    person_id,
+                    len(mine),
+                    type(exc).__name__,
+                )
+                failed += 1
+                continue
+            outgoing.append((message, f"nudge_digest_{recipient}"))
+            for flag in mine:
                 delivered[recipient].append(flag.pk)
-            if ok:
-                complete.append(flag.pk)
+                remaining[flag.pk].discard(recipient)
+                if not remaining[flag.pk]:
+                    complete.append(flag.pk)
         with transaction.atomic():
             email_enqueue_many(outgoing)
             _record_deliveries(delivered=delivered, complete=complete, now=now)
@@ -169,19 +253,19 @@ def nudge_reminders_send(*, now: datetime) -> tuple[int, int]:
     return sent, failed
 
 
-def _safe_messages(flag: NudgeFlag) -> list[tuple[Recipient, EmailMultiAlternatives | None]]:
-    try:
-        return list(_reminder_messages(flag))
-    except Exception as exc:  # noqa: BLE001 - a broken template must not stop the others
-        logger.warning("nudge email not built: flag=%s error=%s", flag.pk, type(exc).__name__)
-        return [(Recipient.PARTICIPANT, None)]
-
-
 def _record_deliveries(
     *, delivered: dict[Recipient, list[int]], complete: list[int], now: datetime
 ) -> None:
-    for recipient, ids in delivered.items():
-        for chunk in batched(ids, RECORD_BATCH, strict=False):
-            NudgeFlag.objects.filter(pk__in=chunk).update(**{f"{recipient}_notified_at": now})
-    for chunk in batched(complete, RECORD_BATCH, strict=False):
-        NudgeFlag.objects.filter(pk__in=chunk).update(notified_at=now)
+    """Stamp a batch's deliveries in one UPDATE: per recipient, and `notified_at` for
+    the flags whose every reminder is now queued."""
+    stamps: dict[str, list[int]] = {f"{r}_notified_at": ids for r, ids in delivered.items()}
+    stamps["notified_at"] = complete
+    touched = {pk for ids in stamps.values() for pk in ids}
+    if not touched:
+        return
+    changes: dict[str, Any] = {
+        column: Case(When(pk__in=ids, then=Value(now)), default=F(column))
+        for column, ids in stamps.items()
+        if ids
+    }
+    NudgeFlag.objects.filter(pk__in=touched).update(**changes)

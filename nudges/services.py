@@ -27,12 +27,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from engagements.models import Engagement, Program
-from nudges.models import NudgeFlag, NudgeRun
-from nudges.reminders import nudge_reminders_send, reminders_count_owed, reminders_count_raised
+from nudges.models import FlagKind, NudgeFlag, NudgeRun
+from nudges.reminders import nudge_reminders_send, reminders_people
 from nudges.rules import flag_conditions, flag_still_holds
 
 logger = logging.getLogger(__name__)
@@ -114,24 +114,29 @@ def _flags_to_resolve(*, program: Program, today: date) -> Any:
     return open_flags.exclude(still_holds) if still_holds else open_flags
 
 
-def _candidates_sql(*, program: Program, today: date) -> tuple[str, list[Any]]:
-    """SELECT (engagement_id, kind) of every flag the program should raise now.
-
-    Built from the same conditions as the resolution, by the ORM, then joined
-    into one UNION ALL; engagements that already have that kind open are left out.
-    """
-    branches: list[str] = []
-    params: list[Any] = []
+def _candidates(*, program: Program, today: date) -> dict[FlagKind, QuerySet[Engagement]]:
+    """The program's engagements each kind would flag now: its rule holds and that
+    kind is not already open on them. Built from the same conditions as the resolution."""
+    candidates = {}
     for kind, condition in flag_conditions(program=program, today=today).items():
         already_open = NudgeFlag.objects.filter(
             engagement=OuterRef("pk"), kind=kind, resolved_at__isnull=True
         )
-        candidates = (
+        candidates[kind] = (
             Engagement.objects.filter(condition, program=program)
             .filter(~Exists(already_open))
             .order_by()
-            .values(candidate_id=F("pk"))
         )
+    return candidates
+
+
+def _candidates_sql(*, program: Program, today: date) -> tuple[str, list[Any]]:
+    """SELECT (engagement_id, kind) of every flag the program should raise now:
+    the candidates of each kind, by the ORM, joined into one UNION ALL."""
+    branches: list[str] = []
+    params: list[Any] = []
+    for kind, engagements in _candidates(program=program, today=today).items():
+        candidates = engagements.values(candidate_id=F("pk"))
         sql, candidate_params = candidates.query.sql_with_params()
         branches.append(
             "SELECT c.candidate_id AS engagement_id, CAST(%s AS VARCHAR(32)) AS kind "  # noqa: S608
@@ -357,12 +362,12 @@ def _dry_run(*, programs: list[Program], today: date, force: bool) -> RunReport:
                 raised_by_kind=by_kind,
             )
         )
-    emails = sum(
-        reminders_count_raised(result.raised_by_kind)
-        + reminders_count_owed(program=program, today=today)
-        for result, program in zip(results, programs, strict=True)
-        if program.reminders_enabled
-    )
+    # One digest per person, whatever the number of their flags and programs.
+    people: set[int] = set()
+    for program in programs:
+        candidates = _candidates(program=program, today=today)
+        people |= reminders_people(program=program, today=today, candidates=candidates)
+    emails = len(people)
     last = _recent_success(timezone.now())
     guard = (
         " A run now would be skipped: the last one finished less than an hour ago (use --force)."

@@ -39,8 +39,10 @@ def selected(program: Program, *, days_ago: int, **kwargs: object) -> Engagement
     return engagement
 
 
-def in_progress(program: Program, *, last_session_days_ago: int, sessions: int = 1) -> Engagement:
-    engagement = engagement_with_coach(program=program)
+def in_progress(
+    program: Program, *, last_session_days_ago: int, sessions: int = 1, **kwargs: object
+) -> Engagement:
+    engagement = engagement_with_coach(program=program, **kwargs)
     engagement.transition_to("in_progress")
     Engagement.objects.filter(pk=engagement.pk).update(
         sessions_logged=sessions,

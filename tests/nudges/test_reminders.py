@@ -1,5 +1,5 @@
-"""Reminder emails: who gets what, once per flag, after commit, through the worker
-(which retries a failed send)."""
+"""Reminder emails: who gets what, once per flag, one digest per person per run,
+after commit, through the worker (which retries a failed send)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import time_machine
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import connection
 
+from engagements.models import Engagement
+from nudges import reminders
 from nudges.models import FlagKind, NudgeFlag
 from tests.factories import CoachFactory, ProgramFactory
 from tests.nudges.helpers import NOW, TODAY, in_progress, invited, run_nudges, selected
+from tests.nudges.test_run_nudges import expected_run_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +207,139 @@ def test_emails_are_sent_only_after_the_flags_are_committed(
 
     assert seen == [(False, 1)]
     assert len(mailoutbox) == 1
+
+
+def _links(message) -> list[str]:  # noqa: ANN001
+    return [line.strip() for line in message.body.splitlines() if line.startswith("    http")]
+
+
+def test_a_coach_with_three_stuck_engagements_gets_one_digest_listing_each(
+    mailoutbox,  # noqa: ANN001
+    settings,  # noqa: ANN001
+    run_worker,  # noqa: ANN001
+    django_assert_num_queries,  # noqa: ANN001
+) -> None:
+    settings.SITE_URL = "https://coachdesk.example.com"
+    coach = CoachFactory(user__full_name="Zoe Coach")
+    first, second = ProgramFactory(name="A Leaders"), ProgramFactory(name="B Builders")
+    stuck = [
+        selected(first, days_ago=20, coach=coach),
+        selected(second, days_ago=15, coach=coach),
+        in_progress(first, last_session_days_ago=40, coach=coach),
+    ]
+
+    with django_assert_num_queries(expected_run_queries(programs=2)):
+        output = run_nudges()
+    run_worker()
+
+    to_coach = [m for m in mailoutbox if m.to == [coach.user.email]]
+    assert len(to_coach) == 1
+    [digest] = to_coach
+    assert digest.subject == "Have your sessions with 3 participants happened?"
+    assert sorted(_links(digest)) == sorted(
+        f"https://coachdesk.example.com/coach/engagements/{e.public_id}/" for e in stuck
+    )
+    html = digest.alternatives[0].content
+    for engagement in stuck:
+        person, program = engagement.participant.full_name, engagement.program.name
+        assert f"{person} ({program})" in " ".join(digest.body.split())
+        link = f"https://coachdesk.example.com/coach/engagements/{engagement.public_id}/"
+        assert f'href="{link}"' in html
+    # Each participant gets their own, and the summary counts emails, not flags.
+    assert len(mailoutbox) == 4
+    assert "Reminders: 4 email(s) sent, 0 failed" in output
+    assert set(
+        NudgeFlag.objects.values_list("notified_at", "coach_notified_at", "participant_notified_at")
+    ) == {(NOW, NOW, NOW)}
+
+
+def test_a_participant_in_two_programs_gets_one_digest(mailoutbox, run_worker) -> None:  # noqa: ANN001
+    person = invited(ProgramFactory(name="A Leaders"), days_ago=10).participant
+    other = selected(ProgramFactory(name="B Builders"), days_ago=20)
+    Engagement.objects.filter(pk=other.pk).update(participant=person)
+
+    run_nudges()
+    run_worker()
+
+    [digest] = [m for m in mailoutbox if m.to == [person.email]]
+    assert digest.subject == "Your next steps in 2 coaching programs"
+    assert "Sign in and choose your coach" in digest.body
+    assert "Book your first session now" in digest.body
+    assert digest.body.index("A Leaders\n") < digest.body.index("B Builders\n")
+
+
+def test_a_digest_that_fails_is_retried_next_run_and_nobody_gets_a_reminder_twice(
+    monkeypatch, mailoutbox, run_worker, caplog
+) -> None:  # noqa: ANN001
+    coach = CoachFactory()
+    program = ProgramFactory()
+    stuck = [selected(program, days_ago=20, coach=coach) for _ in range(3)]
+    real_digest = reminders._digest
+
+    def broken_for_the_coach(person, recipient, flags):  # noqa: ANN001, ANN202
+        if person == coach.user:
+            raise RuntimeError("template broke")
+        return real_digest(person, recipient, flags)
+
+    with monkeypatch.context() as broken:
+        broken.setattr(reminders, "_digest", broken_for_the_coach)
+        output = run_nudges()
+    run_worker()
+
+    assert "Reminders: 3 email(s) sent, 1 failed" in output
+    assert coach.user.email not in caplog.text
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(e.participant.email for e in stuck)
+    assert set(
+        NudgeFlag.objects.values_list("notified_at", "coach_notified_at", "participant_notified_at")
+    ) == {(None, None, NOW)}
+
+    mailoutbox.clear()
+    output = run_nudges(today=TODAY + timedelta(days=1))
+    run_worker()
+
+    assert "Reminders: 1 email(s) sent, 0 failed" in output
+    [digest] = mailoutbox
+    assert digest.to == [coach.user.email] and len(_links(digest)) == 3
+    assert NudgeFlag.objects.filter(notified_at__isnull=True).count() == 0
+    mailoutbox.clear()
+    run_nudges(today=TODAY + timedelta(days=2))
+    assert run_worker() == 0
+
+
+def test_a_later_flag_gets_a_digest_of_its_own_not_a_repeat(mailoutbox, run_worker) -> None:  # noqa: ANN001
+    coach = CoachFactory()
+    program = ProgramFactory()
+    early = [selected(program, days_ago=20, coach=coach) for _ in range(2)]
+    late = selected(program, days_ago=14, coach=coach)  # flagged from tomorrow
+
+    run_nudges()
+    run_worker()
+    [first] = [m for m in mailoutbox if m.to == [coach.user.email]]
+    assert len(_links(first)) == 2 and all(str(e.public_id) in first.body for e in early)
+
+    mailoutbox.clear()
+    run_nudges(today=TODAY + timedelta(days=1))
+    run_worker()
+    [second] = [m for m in mailoutbox if m.to == [coach.user.email]]
+    assert second.subject == f"Has a session with {late.participant.full_name} happened?"
+    assert [str(late.public_id) in link for link in _links(second)] == [True]
+
+
+def test_digests_are_whole_whatever_the_batch_size(monkeypatch, mailoutbox, run_worker) -> None:  # noqa: ANN001
+    monkeypatch.setattr(reminders, "RECORD_BATCH", 2)
+    coaches = [CoachFactory(), CoachFactory()]
+    program = ProgramFactory()
+    for coach in coaches:
+        for _ in range(3):
+            selected(program, days_ago=20, coach=coach)
+
+    output = run_nudges()
+    run_worker()
+
+    assert "Reminders: 8 email(s) sent, 0 failed" in output  # 2 coaches, 6 participants
+    for coach in coaches:
+        [digest] = [m for m in mailoutbox if m.to == [coach.user.email]]
+        assert len(_links(digest)) == 3
+    assert set(
+        NudgeFlag.objects.values_list("notified_at", "coach_notified_at", "participant_notified_at")
+    ) == {(NOW, NOW, NOW)}
