@@ -33,10 +33,20 @@ def _report(
 @admin.register(User)
 class UserAdmin(ImportMixin, admin.ModelAdmin):
     list_display = ["full_name", "email", "role", "is_active", "date_joined"]
-    list_filter = ["role", "is_active"]
+    list_filter = ["role", "is_active", "reminders_enabled"]
     search_fields = ["full_name", "email"]
-    readonly_fields = ["public_id", "date_joined", "last_login"]
-    fields = ["public_id", "email", "full_name", "role", "is_active", "date_joined", "last_login"]
+    # Reminder emails are the person's own choice, made from the link in a reminder.
+    readonly_fields = ["public_id", "reminders_enabled", "date_joined", "last_login"]
+    fields = [
+        "public_id",
+        "email",
+        "full_name",
+        "role",
+        "is_active",
+        "reminders_enabled",
+        "date_joined",
+        "last_login",
+    ]
     ordering = ["full_name"]
     actions = ["resend_invitation", "unlock_sign_in", "deactivate"]
 

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.json import normalize_json
 
 from accounts.models import Role, User
+from accounts.unsubscribe import reminder_headers, unsubscribe_url
 from config.observability import scrub
 
 logger = logging.getLogger(__name__)
@@ -52,13 +53,19 @@ TEXT_WIDTH = 72
 
 
 def build_email(
-    *, template: str, recipient: User, context: dict[str, Any]
+    *, template: str, recipient: User, context: dict[str, Any], reminder: bool = False
 ) -> EmailMultiAlternatives:
-    """Render one message to `recipient` (subject, text and HTML) from its three templates."""
+    """Render one message to `recipient` (subject, text and HTML) from its three templates.
+
+    A `reminder` (the daily run's) carries the person's link to turn reminders off,
+    in its footer and as one-click List-Unsubscribe headers, and says it was sent
+    automatically (Auto-Submitted).
+    """
     context = {
         "site_url": settings.SITE_URL,
         "recipient": recipient,
         "footer": FOOTERS[recipient.role],
+        "unsubscribe_url": unsubscribe_url(recipient) if reminder else "",
         **context,
     }
     subject = " ".join(render_text(f"emails/{template}_subject.txt", context).split())
@@ -68,7 +75,10 @@ def build_email(
         subject=subject,
         body=text,
         to=[recipient.email],
-        headers={"Message-ID": make_msgid(domain=settings.EMAIL_MESSAGE_ID_DOMAIN)},
+        headers={
+            "Message-ID": make_msgid(domain=settings.EMAIL_MESSAGE_ID_DOMAIN),
+            **(reminder_headers(recipient) if reminder else {}),
+        },
     )
     message.attach_alternative(html, "text/html")
     return message

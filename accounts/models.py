@@ -50,6 +50,16 @@ class User(AbstractBaseUser):  # type: ignore[django-manager-missing]
     full_name = models.CharField(max_length=150)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PARTICIPANT)
     is_active = models.BooleanField(default=True)
+    # The daily run's reminder emails; the person turns them off with the one-click
+    # link in each reminder (accounts/unsubscribe.py). Other emails are not affected.
+    # The database default also covers rows written without the ORM (bench/ COPY)
+    # and by the previous release while this column is being added.
+    reminders_enabled = models.BooleanField(
+        "reminder emails",
+        default=True,
+        db_default=True,
+        help_text="Off when the person turned reminders off from an email.",
+    )
     date_joined = models.DateTimeField(auto_now_add=True)
 
     objects = UserManager()

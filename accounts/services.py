@@ -237,6 +237,27 @@ def user_deactivate(*, user: User, actor: User | None) -> bool:
     return True
 
 
+def reminders_switch(*, user: User, enabled: bool) -> bool:
+    """Turn the person's reminder emails on or off; False when they already were.
+
+    Called from the link in a reminder (no one is signed in, so no actor: the
+    signed link stands for the person) and audited when something changed.
+    """
+    with transaction.atomic():
+        changed = User.objects.filter(pk=user.pk, reminders_enabled=not enabled).update(
+            reminders_enabled=enabled
+        )
+        user.reminders_enabled = enabled
+        if changed:
+            audit_record(
+                action="reminders.turned_on" if enabled else "reminders.turned_off",
+                obj=user,
+                before={"reminders_enabled": not enabled},
+                after={"reminders_enabled": enabled},
+            )
+    return bool(changed)
+
+
 def invitation_send(*, engagement: Engagement, actor: User | None) -> None:
     """Email the participant an invitation to sign in (after the transaction commits)."""
     participant = engagement.participant

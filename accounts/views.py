@@ -9,6 +9,7 @@ from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -23,7 +24,9 @@ from accounts.services import (
     SignInWait,
     login_code_request,
     login_code_verify,
+    reminders_switch,
 )
+from accounts.unsubscribe import UnsubscribeLinkInvalid, unsubscribe_user
 from config.errors import DomainError
 
 # The pending sign-in (a random token the worker's code is bound to), its
@@ -135,3 +138,26 @@ def logout(request: HttpRequest) -> HttpResponse:
     auth.logout(request)
     messages.success(request, "You are signed out.")
     return redirect("accounts:login")
+
+
+# Mail clients POST here themselves, without cookies or a CSRF token (RFC 8058
+# one-click unsubscribe); the signed token in the URL is what authorizes the change.
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def reminders_off(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in every reminder: GET explains and offers the button, POST turns
+    the person's reminders off (or, from the page that follows, back on)."""
+    try:
+        user = unsubscribe_user(token)
+    except UnsubscribeLinkInvalid as error:
+        return render(
+            request, "accounts/reminders_link_invalid.html", {"message": error.message}, status=400
+        )
+    if request.method == "POST":
+        reminders_switch(user=user, enabled=request.POST.get("reminders") == "on")
+    return render(
+        request,
+        "accounts/reminders_off.html",
+        {"person": user, "token": token, "done": request.method == "POST"},
+    )

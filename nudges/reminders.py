@@ -19,6 +19,8 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.conf import settings
@@ -55,15 +57,20 @@ def _pending_flags() -> QuerySet[NudgeFlag]:
     )
 
 
-def _owes(recipient: Recipient, prefix: str = "") -> Q:
-    """A flag (reached through `prefix`) owes `recipient` a reminder not yet queued."""
+def _owes(recipient: Recipient) -> Q:
+    """A flag owes `recipient` a reminder not yet queued, to a person who takes reminders.
+
+    A person who turned reminders off (User.reminders_enabled) is skipped and stays
+    owed, as with a program's switch: turned back on, the next run reminds them of
+    what is still open.
+    """
     kinds = [kind for kind, recipients in RECIPIENTS.items() if recipient in recipients]
     return Q(
+        kind__in=kinds,
         **{
-            f"{prefix}kind__in": kinds,
-            f"{prefix}{recipient}_notified_at__isnull": True,
-            f"{prefix}{PERSON[recipient]}__isnull": False,
-        }
+            f"{recipient}_notified_at__isnull": True,
+            f"{PERSON[recipient]}__reminders_enabled": True,
+        },
     )
 
 
@@ -84,7 +91,9 @@ def reminders_people(
         for recipient in RECIPIENTS[kind]:
             path = PERSON[recipient].removeprefix("engagement__")
             people.update(
-                engagements.filter(**{f"{path}__isnull": False}).values_list(path, flat=True)
+                engagements.filter(**{f"{path}__reminders_enabled": True}).values_list(
+                    path, flat=True
+                )
             )
     still_holds = flag_still_holds(program=program, today=today)
     if still_holds:
@@ -100,31 +109,42 @@ def reminders_people(
 Digest = tuple[int, Recipient]
 
 
-def _owed_by_digest() -> dict[Digest, list[int]]:
-    """Every reminder still owed, as flag ids grouped by digest, in one query.
+def _owed_by_digest() -> tuple[dict[Digest, list[int]], dict[int, set[Recipient]]]:
+    """Every reminder to send now, as flag ids grouped by digest, in one query; and
+    for each of those flags, every recipient it still owes (those who turned
+    reminders off included), so it is marked notified only when none is left.
 
     Ids only, so a run owing tens of thousands of reminders holds little in memory;
     the flags themselves are loaded a batch at a time.
     """
-    owed: dict[Digest, list[int]] = defaultdict(list)
+    recipients = list(Recipient)
     rows = (
         _pending_flags()
-        .filter(_owes(Recipient.PARTICIPANT) | _owes(Recipient.COACH))
+        .filter(reduce(or_, map(_owes, recipients)))
         .values_list(
             "pk",
             "kind",
-            *(f"{r}_notified_at" for r in Recipient),
-            *(f"{PERSON[r]}_id" for r in Recipient),
+            *(f"{r}_notified_at" for r in recipients),
+            *(f"{PERSON[r]}_id" for r in recipients),
+            *(f"{PERSON[r]}__reminders_enabled" for r in recipients),
         )
         .order_by("pk")
     )
-    recipients = list(Recipient)
-    for flag_id, kind, *stamps_and_people in rows.iterator(chunk_size=5000):
-        stamps, people = stamps_and_people[: len(recipients)], stamps_and_people[len(recipients) :]
-        for recipient, stamp, person in zip(recipients, stamps, people, strict=True):
-            if stamp is None and person is not None and recipient in RECIPIENTS[FlagKind(kind)]:
+    owed: dict[Digest, list[int]] = defaultdict(list)
+    remaining: dict[int, set[Recipient]] = {}
+    n = len(recipients)
+    for flag_id, kind, *columns in rows.iterator(chunk_size=5000):
+        # Per recipient: (recipient, stamp, person id, takes reminders).
+        stamps, people, takes = columns[:n], columns[n : 2 * n], columns[2 * n :]
+        per_recipient = zip(recipients, stamps, people, takes, strict=True)
+        remaining[flag_id] = set()
+        for recipient, stamp, person, enabled in per_recipient:
+            if stamp is not None or person is None or recipient not in RECIPIENTS[FlagKind(kind)]:
+                continue
+            remaining[flag_id].add(recipient)
+            if enabled:
                 owed[(person, recipient)].append(flag_id)
-    return owed
+    return owed, remaining
 
 
 def _batches(owed: dict[Digest, list[int]]) -> Iterator[dict[Digest, list[int]]]:
@@ -183,7 +203,10 @@ def _digest(person: User, recipient: Recipient, flags: list[NudgeFlag]) -> Email
         ),
     )
     return build_email(
-        template=f"nudge_digest_{recipient}", recipient=person, context={"items": items}
+        template=f"nudge_digest_{recipient}",
+        recipient=person,
+        context={"items": items},
+        reminder=True,
     )
 
 
@@ -206,13 +229,9 @@ def nudge_reminders_send(*, now: datetime) -> tuple[int, int]:
     is not recorded and is tried again by the next run. Returns (queued, failed),
     counted in digests. Must run after the flags' transaction has committed.
     """
-    owed = _owed_by_digest()
-    # What each flag still owes, so it is marked notified in the batch that queues
-    # its last reminder (its two recipients may be in different batches).
-    remaining: dict[int, set[Recipient]] = defaultdict(set)
-    for (_, recipient), flag_ids in owed.items():
-        for pk in flag_ids:
-            remaining[pk].add(recipient)
+    # A flag is marked notified in the batch that queues its last reminder (its two
+    # recipients may be in different batches).
+    owed, remaining = _owed_by_digest()
     sent = failed = 0
     for batch in _batches(owed):
         flags = (

@@ -111,7 +111,11 @@ def test_every_email_has_one_layout_one_sign_off_and_the_footer_of_its_role(
         role = Role.COACH if message.to == [coach_email] else Role.PARTICIPANT
         sign_off, footer = message.body.rsplit("\n-- \n", 1)
         assert sign_off.endswith("\n\nThe Coachdesk team\n")
-        assert _flat(footer) == FOOTERS[role]
+        turn_off = ""
+        if "List-Unsubscribe" in message.extra_headers:  # reminders say how to stop them
+            url = message.extra_headers["List-Unsubscribe"].strip("<>")
+            turn_off = f" Don't want these reminders? Turn them off: {url}"
+        assert _flat(footer) == FOOTERS[role] + turn_off
         for line in message.body.splitlines():
             # Longer lines are a single word (a link) or indented on purpose.
             assert len(line) <= TEXT_WIDTH or " " not in line.strip() or line.startswith(" ")

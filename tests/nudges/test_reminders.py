@@ -10,6 +10,7 @@ import time_machine
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import connection
 
+from accounts.models import User
 from engagements.models import Engagement
 from nudges import reminders
 from nudges.models import FlagKind, NudgeFlag
@@ -343,3 +344,41 @@ def test_digests_are_whole_whatever_the_batch_size(monkeypatch, mailoutbox, run_
     assert set(
         NudgeFlag.objects.values_list("notified_at", "coach_notified_at", "participant_notified_at")
     ) == {(NOW, NOW, NOW)}
+
+
+def test_a_person_who_turned_reminders_off_gets_none_and_is_reminded_once_back_on(
+    mailoutbox,  # noqa: ANN001
+    run_worker,  # noqa: ANN001
+) -> None:
+    coach = CoachFactory(user__reminders_enabled=False)
+    program = ProgramFactory()
+    stuck = [selected(program, days_ago=20, coach=coach) for _ in range(2)]
+    other_coach_one = selected(program, days_ago=20)
+    other_coach_one.refresh_from_db()
+
+    dry_run = run_nudges("--dry-run")
+    output = run_nudges()
+    run_worker()
+
+    # Both participants and the other coach and their participant; not the coach.
+    assert "would send 4 reminder email(s)" in dry_run
+    assert "Reminders: 4 email(s) sent, 0 failed" in output
+    assert coach.user.email not in [m.to[0] for m in mailoutbox]
+    mine = NudgeFlag.objects.filter(engagement__in=stuck)
+    # Still owed to the coach, so not "notified".
+    assert set(mine.values_list("participant_notified_at", "coach_notified_at", "notified_at")) == {
+        (NOW, None, None)
+    }
+    assert NudgeFlag.objects.get(engagement=other_coach_one).notified_at == NOW
+
+    mailoutbox.clear()
+    run_nudges(today=TODAY + timedelta(days=1))
+    assert run_worker() == 0  # nothing new, and nothing to the coach while off
+
+    User.objects.filter(pk=coach.user.pk).update(reminders_enabled=True)
+    output = run_nudges(today=TODAY + timedelta(days=2))
+    run_worker()
+
+    [digest] = mailoutbox  # the participants are not emailed again
+    assert digest.to == [coach.user.email] and len(_links(digest)) == 2
+    assert set(mine.values_list("coach_notified_at", "notified_at")) == {(NOW, NOW)}

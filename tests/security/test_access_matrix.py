@@ -153,6 +153,14 @@ RULES: dict[str, Rule] = {
     # Without an address waiting for its code, step 2 sends everyone to step 1.
     "accounts:login_code": Rule(get=everyone(LOGIN)),
     "accounts:logout": Rule(get=everyone(405), post=everyone(LOGIN), writers=SIGNED_IN),
+    # The link in every reminder: the signed token, not the session, says whose
+    # reminders it turns off (tests/accounts/test_unsubscribe.py). With a token
+    # that is not ours, every role is refused and nothing changes.
+    "accounts:reminders_off": Rule(
+        kwargs=lambda w: {"token": f"{w.participant.public_id.hex}:forged"},
+        get=everyone(400),
+        post=everyone(400),
+    ),
     # The landing page for visitors, the participant's own page for participants.
     "home": Rule(get=everyone(200)),
     # --- coaches ---

@@ -153,5 +153,7 @@ def fingerprint() -> dict[str, Any]:
                 "pk", "score", "updated_at"
             )
         ),
-        "users": sorted(User.objects.values_list("pk", "email", "is_active", "role")),
+        "users": sorted(
+            User.objects.values_list("pk", "email", "is_active", "role", "reminders_enabled")
+        ),
     }
