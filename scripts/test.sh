@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
+# Every step checks the configuration it is given, never the quick start's .env
+# (DEBUG on): `make demo` then `make test` in one clone must pass.
+export READ_DOT_ENV=false
 
 step() { printf '\n== %s\n' "$*"; }
 
