@@ -1,5 +1,5 @@
 """System checks about email: `manage.py check --deploy` refuses what would send
-people broken links."""
+people broken links, or send nothing at all."""
 
 from __future__ import annotations
 
@@ -28,5 +28,20 @@ def site_url_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             hint="Set SITE_URL to the site's public https address, "
             "such as https://coachdesk.example.com.",
             id="accounts.E001",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def demo_mailer_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The quick start's one-line console mailer prints emails instead of sending them."""
+    backends = {mailer.get("BACKEND") for mailer in settings.MAILERS.values()}
+    if "config.mail.CompactConsoleBackend" not in backends:
+        return []
+    return [
+        Error(
+            "EMAIL_URL is compactconsolemail://, the quick start's: no email would be sent.",
+            hint="Set EMAIL_URL to your mail service, such as smtp+tls://user:pass@host:587.",
+            id="accounts.E002",
         )
     ]

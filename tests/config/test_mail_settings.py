@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 
-from config.mail import mailers_from_url
+from accounts.checks import demo_mailer_check
+from accounts.emails import build_email
+from config.mail import CompactConsoleBackend, mailers_from_url
+from tests.factories import UserFactory
 
 
 def test_smtp_with_starttls_maps_credentials_and_port() -> None:
@@ -52,3 +57,42 @@ def test_known_schemes_produce_a_default_mailer(url: str) -> None:
 def test_bad_email_urls_stop_start_up_with_a_reason(url: str) -> None:
     with pytest.raises(ImproperlyConfigured):
         mailers_from_url(url)
+
+
+@pytest.mark.django_db
+def test_the_quick_starts_console_mailer_prints_one_short_line_per_email(settings) -> None:  # noqa: ANN001
+    assert mailers_from_url("compactconsolemail://")["default"] == {
+        "BACKEND": "config.mail.CompactConsoleBackend",
+        "OPTIONS": {},
+    }
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    ada = UserFactory(email="ada@example.com", full_name="Ada")
+    stream = StringIO()
+    code = build_email(
+        template="login_code", recipient=ada, context={"code": "123456", "minutes": 10}
+    )
+    invitation = build_email(
+        template="invitation",
+        recipient=ada,
+        context={"user": ada, "program": {"name": "Leaders"}},
+    )
+
+    question = mail.EmailMessage(
+        subject="Has it happened?", body="Log it:\n\n    http://x.example/\n", to=["bo@example.com"]
+    )
+
+    sent = CompactConsoleBackend(stream=stream).send_messages([code, invitation, question])
+
+    assert sent == 3
+    assert stream.getvalue() == (
+        "To ada@example.com: Your Coachdesk sign-in code: 123456\n"
+        "To ada@example.com: You are invited to Leaders on Coachdesk: "
+        "http://127.0.0.1:8000/login/\n"
+        "To bo@example.com: Has it happened? http://x.example/\n"
+    )
+
+
+def test_deploy_check_refuses_the_quick_starts_console_mailer(settings) -> None:  # noqa: ANN001
+    assert demo_mailer_check() == []
+    settings.MAILERS = mailers_from_url("compactconsolemail://")
+    assert [error.id for error in demo_mailer_check()] == ["accounts.E002"]
