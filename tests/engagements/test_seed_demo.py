@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db.models import Count, Max, Min, Q
+from django.test import Client
 
 from accounts.models import AuditEvent, User
 from coaches.models import CoachProfile
@@ -60,3 +63,53 @@ def test_seeded_sessions_go_through_the_session_service() -> None:
         CoachingSession.objects.count()
     )
     assert AuditEvent.objects.filter(action="engagement.completed").count() == completed.count()
+
+
+def _printed_accounts(output: str) -> dict[str, str]:
+    """The demo's sign-in list as printed: {what they show: email}."""
+    lines = output.split("Demo sign-in emails", 1)[1].splitlines()[1:]
+    return dict(line.strip().rsplit(None, 1) for line in lines if line.startswith("  "))
+
+
+def test_each_demo_account_signs_in_and_sees_its_state(mailoutbox, run_worker) -> None:  # noqa: ANN001
+    """Every person the quick start prints signs in with the emailed code (the real
+    flow) and lands on the page that shows what they were printed for."""
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    accounts = _printed_accounts(out.getvalue())
+    # What each one's home page must show, and a link (a pattern) to follow from it.
+    expected = {
+        "participant, invited: choose a coach": ("Choose your coach", "/coaches/"),
+        "participant, coach chosen: book a session": ("Book your session", None),
+        "participant, in progress: rate a session": ("Rate your sessions", None),
+        "participant, completed: the closing survey": (
+            "Answer the closing survey",
+            "/engagements/[0-9a-f-]+/survey/",
+        ),
+        "coach (of the participant in progress)": ("Your engagements", None),
+        "staff: ops dashboard and admin": ("Ops dashboard", "/admin/"),
+        "sponsor: program reports": ("Your coaching programs", None),
+    }
+    assert list(accounts) == list(expected)
+    assert len(set(accounts.values())) == len(accounts)
+    cache.clear()  # the sign-in limits count in the cache
+
+    for label, email in accounts.items():
+        browser = Client()
+        browser.post("/login/", {"email": email})
+        run_worker()
+        code = re.search(r"\b(\d{6})\b", mailoutbox[-1].body).group(1)
+        assert mailoutbox[-1].to == [email], label
+        home = browser.post("/login/code/", {"code": code}, follow=True)
+
+        words, link = expected[label]
+        assert home.status_code == 200, label
+        assert words in home.content.decode(), label
+        if link is not None:
+            target = re.search(f'href="({link})"', home.content.decode())
+            assert target, f"{label}: no link to {link}"
+            assert browser.get(target.group(1)).status_code == 200, label
+
+    in_progress = User.objects.get(email=accounts["participant, in progress: rate a session"])
+    coach = User.objects.get(email=accounts["coach (of the participant in progress)"])
+    assert Engagement.objects.get(participant=in_progress).coach.user == coach

@@ -193,19 +193,41 @@ class Command(BaseCommand):
         Engagement.objects.filter(pk=engagement.pk).update(**values)
 
     def _print_accounts(self) -> None:
-        program = Program.objects.get(name=PROGRAM_NAME)
-        invited = program.engagements.filter(status=Status.INVITED).order_by("pk").first()
-        coach = (
-            CoachProfile.objects.filter(engagements__status=Status.COACH_SELECTED)
-            .order_by("pk")
-            .first()
-        )
         self.stdout.write("\nDemo sign-in emails (the code is printed here when you ask):")
-        rows = [
-            ("participant", invited.participant.email if invited else "-"),
-            ("coach", coach.user.email if coach else "-"),
-            ("staff", STAFF_EMAIL),
-            ("sponsor", SPONSOR_EMAIL),
-        ]
-        for role, email in rows:
-            self.stdout.write(f"  {role:<12} {email}")
+        for label, email in demo_accounts():
+            self.stdout.write(f"  {label:<45} {email}")
+
+
+def demo_accounts() -> list[tuple[str, str]]:
+    """Whom to sign in as to see each state: (what they show, email address).
+
+    A participant per state worth trying (the in-progress one has a held session
+    to rate; the completed one has the closing survey to answer: the demo seeds
+    no feedback), the in-progress participant's coach, staff and the sponsor.
+    """
+    engagements = (
+        Engagement.objects.filter(program__name=PROGRAM_NAME)
+        .select_related("participant", "coach__user")
+        .order_by("pk")
+    )
+    in_progress = (
+        engagements.filter(status=Status.IN_PROGRESS, sessions__outcome=Outcome.HELD)
+        .distinct()
+        .first()
+    )
+    first = {
+        "participant, invited: choose a coach": engagements.filter(status=Status.INVITED).first(),
+        "participant, coach chosen: book a session": engagements.filter(
+            status=Status.COACH_SELECTED
+        ).first(),
+        "participant, in progress: rate a session": in_progress,
+        "participant, completed: the closing survey": engagements.filter(
+            status=Status.COMPLETED
+        ).first(),
+    }
+    rows = [(label, e.participant.email) for label, e in first.items() if e is not None]
+    if in_progress is not None and in_progress.coach is not None:
+        rows.append(("coach (of the participant in progress)", in_progress.coach.user.email))
+    rows.append(("staff: ops dashboard and admin", STAFF_EMAIL))
+    rows.append(("sponsor: program reports", SPONSOR_EMAIL))
+    return rows
