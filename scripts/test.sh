@@ -35,6 +35,13 @@ env -u DEBUG \
   EMAIL_URL=smtp+tls://mailer:secret@smtp.example.com:587 \
   python manage.py check --deploy --fail-level WARNING
 
+if [ "${QUICKSTART_CHECK:-}" = inner ]; then
+  # The quick-start check's own run (scripts/quickstart-check.sh): no browser journeys.
+  step "tests"
+  python -m pytest "$@"
+  exit
+fi
+
 step "browser tooling for the journeys in tests/e2e"
 # Debian's Chromium (never a browser downloaded at run time) and axe-core from
 # npm. Where either cannot be installed the journeys skip and say why; under
@@ -59,3 +66,8 @@ fi
 
 step "tests"
 python -m pytest "$@"
+
+if [ "${CI:-}" = true ]; then
+  step "quick start: make demo, then make test, in a fresh clone of the committed code"
+  scripts/quickstart-check.sh
+fi
