@@ -56,8 +56,9 @@ def unsubscribe_user(token: str) -> User:
     return user
 
 
-def reminder_headers(user: User) -> dict[str, str]:
-    """The headers of a reminder to `user`: a one-click unsubscribe and "sent by a machine".
+def reminder_headers(url: str) -> dict[str, str]:
+    """The headers of a reminder whose unsubscribe link is `url` (unsubscribe_url):
+    a one-click unsubscribe and "sent by a machine".
 
     Mail clients show List-Unsubscribe as an "Unsubscribe" button and, with
     List-Unsubscribe-Post, POST to the link themselves (RFC 8058; the message
@@ -65,7 +66,7 @@ def reminder_headers(user: User) -> dict[str, str]:
     Auto-Submitted (RFC 3834) keeps out-of-office replies away.
     """
     return {
-        "List-Unsubscribe": f"<{unsubscribe_url(user)}>",
+        "List-Unsubscribe": f"<{url}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "Auto-Submitted": "auto-generated",
     }

@@ -4,6 +4,7 @@ that fits the recipient's role; a head and a title; Message-IDs on our domain.""
 
 from __future__ import annotations
 
+import textwrap
 from io import StringIO
 from typing import Any
 
@@ -14,6 +15,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from accounts.emails import FOOTERS, TEXT_WIDTH, build_email, wrap_text
 from accounts.models import Role
@@ -194,3 +197,27 @@ def test_message_ids_use_the_sending_domain_and_survive_the_queue(
     # Set when the message is rendered, so a retried send keeps its Message-ID.
     queued = DBTaskResult.objects.get().args_kwargs["kwargs"]["message"]
     assert queued["headers"]["Message-ID"] == message_id
+
+
+@given(
+    words=st.lists(
+        st.text(alphabet=st.characters(blacklist_categories=["Z", "C"]), min_size=1, max_size=90),
+        min_size=1,
+        max_size=40,
+    ),
+    item=st.booleans(),
+)
+def test_wrapping_matches_textwrap_at_spaces_only(words: list[str], item: bool) -> None:
+    """The fast wrapper breaks exactly where textwrap would, without breaking words."""
+    line = ("- " if item else "") + " ".join(words)
+    assume(line != "--" and (item or not line.startswith("- ")))
+
+    expected = textwrap.wrap(
+        line,
+        TEXT_WIDTH,
+        subsequent_indent="  " if item else "",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+    assert wrap_text(line).splitlines() == expected
