@@ -11,6 +11,7 @@ from django.test import Client
 
 from accounts.models import AuditEvent, User
 from coaches.models import CoachProfile
+from config.mail import mailers_from_url
 from engagements.models import ACTIVE_STATUSES, CoachingSession, Engagement, Program, Status
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +114,24 @@ def test_each_demo_account_signs_in_and_sees_its_state(mailoutbox, run_worker) -
     in_progress = User.objects.get(email=accounts["participant, in progress: rate a session"])
     coach = User.objects.get(email=accounts["coach (of the participant in progress)"])
     assert Engagement.objects.get(participant=in_progress).coach.user == coach
+
+
+def test_run_nudges_in_the_demo_prints_a_summary_and_each_email_is_one_line(
+    settings,  # noqa: ANN001
+    capsys,  # noqa: ANN001
+    run_worker,  # noqa: ANN001
+) -> None:
+    call_command("seed_demo", stdout=StringIO())
+    settings.MAILERS = mailers_from_url("compactconsolemail://")  # the demo's .env
+    out = StringIO()
+
+    call_command("run_nudges", "--force", stdout=out)
+    sent = run_worker()
+
+    summary = out.getvalue().splitlines()
+    assert len(summary) == 3  # the program, the reminders, the outcome
+    assert summary[1].startswith(f"Reminders: {sent} email(s) sent")
+    assert "@" not in out.getvalue()
+    printed = capsys.readouterr().out.splitlines()
+    assert sent > 100 and len(printed) == sent
+    assert all(re.fullmatch(r"To \S+@\S+: .+", line) for line in printed)
