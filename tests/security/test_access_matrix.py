@@ -21,6 +21,10 @@ POSTs run in a savepoint that is rolled back after each role; for every role
 that is not allowed to write, the row counts of every domain table (and the
 mutable state of engagements, sessions, coaches, ratings and users) must be
 unchanged.
+
+Every answer to a signed-in role, whatever its status, must carry
+`Cache-Control: private, no-store` (config/caching.py): no browser or proxy
+keeps a copy of a private page.
 """
 
 from __future__ import annotations
@@ -73,6 +77,19 @@ def _matches(response: HttpResponse, expected: Answer) -> bool:
     if expected.path is None:
         return location.path != LOGIN.path
     return location.path == expected.path
+
+
+def _cache_directives(response: HttpResponse) -> set[str]:
+    return {d.strip().lower() for d in response.get("Cache-Control", "").split(",") if d.strip()}
+
+
+def _stored(response: HttpResponse) -> str | None:
+    """Why a browser or proxy could keep this response, or None when it cannot."""
+    directives = _cache_directives(response)
+    missing = {"private", "no-store"} - directives
+    if missing or "public" in directives:
+        return f"Cache-Control is {response.get('Cache-Control')!r}, not private, no-store"
+    return None
 
 
 def _shown(response: HttpResponse) -> str:
@@ -395,6 +412,8 @@ def _check(key: str, rule: Rule, world: World, clients: dict[str, Any], method: 
             problems.append(f"{method.upper()} {path} as {role}: 403 tells too much; use 404")
         if changed and role not in rule.writers:
             problems.append(f"{method.upper()} {path} as {role} wrote to the database")
+        if role != "anonymous" and (why := _stored(response)):
+            problems.append(f"{method.upper()} {path} as {role}: {why}")
     return problems
 
 
@@ -422,13 +441,16 @@ def test_each_role_gets_the_answer_in_the_table(world: World, clients: dict[str,
 
 
 def test_staff_open_every_admin_list(world: World, clients: dict[str, Any]) -> None:
-    """Every registered model's changelist works for staff (and has no N+1: zeal)."""
+    """Every registered model's changelist works for staff (and has no N+1: zeal),
+    and no browser or proxy keeps a copy."""
     failures = []
     for model in admin.site._registry:
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         response = clients["staff"].get(url)
         if response.status_code != 200:
             failures.append(f"{url}: {response.status_code}")
+        if why := _stored(response):
+            failures.append(f"{url}: {why}")
     assert not failures
 
 
