@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "config.observability.RejectNulBytesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Before anything reads the body, below the middleware that add security headers.
+    "config.limits.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.caching.PrivatePagesNotStoredMiddleware",
@@ -215,6 +217,23 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Request bodies. The largest legitimate ones are a coach photo (at most 2 MB,
+# coaches/forms.py) and an admin CSV import. RequestBodyLimitMiddleware answers
+# 413 to a declared Content-Length over REQUEST_BODY_MAX_SIZE (multipart) or
+# DATA_UPLOAD_MAX_MEMORY_SIZE (anything else) without reading it; set the proxy's
+# limit to the same 5 MB (README, "Running it in production").
+REQUEST_BODY_MAX_SIZE = 5 * 1024 * 1024
+# Form fields without files: a coach bio, session notes, a program's coach pool
+# in the admin. 1 MB is many times the largest and bounds what is parsed in memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# Uploads within the body limit stay in memory: no temporary file is ever
+# written for a request, and a worker holds at most 5 MB of upload at a time.
+FILE_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_SIZE
+# The longest form is a program's coach pool in the admin, one field per coach
+# (35 in a typical program); 1,000 keeps it and bounds the parsing work.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+# One file per request: the profile photo or one CSV to import.
+DATA_UPLOAD_MAX_NUMBER_FILES = 1
 # The admin's import keeps the uploaded file between its two steps (check, then
 # confirm) in the shared cache (Redis in production), so the confirming request
 # may land on any web process.
