@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from import_export.admin import ImportMixin
@@ -11,6 +12,7 @@ from import_export.formats.base_formats import CSV
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from coaches.directory import active_engagement_count
+from coaches.forms import PhotoField
 from coaches.models import CoachProfile, Language, Specialty
 from coaches.resources import CoachImportResource
 from engagements.models import Program
@@ -61,6 +63,8 @@ class CoachProfileAdmin(ImportMixin, admin.ModelAdmin):
     autocomplete_fields = ["user"]
     filter_horizontal = ["specialties", "languages"]
     readonly_fields = ["public_id", "created_at", "updated_at"]
+    # A photo staff upload is re-encoded like the coach's own (coaches/photos.py).
+    formfield_overrides = {models.ImageField: {"form_class": PhotoField}}
     # Import: CSV through CoachImportResource, which writes via coaches_import.
     resource_classes = [CoachImportResource]
     import_formats = [CSV]

@@ -9,8 +9,7 @@ from django.db.models import QuerySet
 
 from coaches.directory import MAX_EXCLUDES
 from coaches.models import CoachProfile, Language, Specialty, time_zone_names
-
-MAX_PHOTO_BYTES = 2 * 1024 * 1024
+from coaches.photos import PhotoRefused, photo_reencode
 
 
 class DirectoryFilterForm(forms.Form):
@@ -71,10 +70,43 @@ def time_zone_choices() -> list[tuple[str, str]]:
     return [(name, name.replace("_", " ")) for name in names]
 
 
+class PhotoField(forms.ImageField):
+    """A coach photo: the cleaned value is the re-encoded file, never the upload.
+
+    Used by the coach's own form and by the admin, so no path stores an upload
+    as it came (coaches/photos.py).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "help_text",
+            "A JPEG or PNG of up to 2 MB. It is cropped to a square and its details "
+            "(camera, place, date) are removed.",
+        )
+        super().__init__(**kwargs)
+
+    def to_python(self, data: Any) -> Any:
+        # FileField's checks (a name, not empty) but not ImageField's own Pillow pass,
+        # which opens any format with Pillow's default limits.
+        upload = forms.FileField.to_python(self, data)
+        if upload is None:
+            return None
+        try:
+            return photo_reencode(upload=upload)
+        except PhotoRefused as error:
+            raise ValidationError(error.message, code=error.code) from None
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs: dict[str, Any] = super().widget_attrs(widget)
+        attrs["accept"] = "image/jpeg,image/png"
+        return attrs
+
+
 class CoachProfileForm(forms.ModelForm):
     """What a coach edits about themselves. Capacity is set by staff only."""
 
     time_zone = forms.ChoiceField(choices=time_zone_choices, label="Time zone")
+    photo = PhotoField(required=False, label="Photo")
 
     class Meta:
         model = CoachProfile
@@ -95,7 +127,6 @@ class CoachProfileForm(forms.ModelForm):
         help_texts = {
             "headline": "One line participants see on your card.",
             "booking_url": "The https address of your own scheduling page.",
-            "photo": "A square JPEG or PNG of up to 2 MB.",
         }
         widgets = {
             "specialties": forms.CheckboxSelectMultiple,
@@ -110,9 +141,3 @@ class CoachProfileForm(forms.ModelForm):
                 "Use a secure link that starts with https:// so participants can book safely."
             )
         return url
-
-    def clean_photo(self) -> Any:
-        photo = self.cleaned_data.get("photo")
-        if photo and getattr(photo, "size", 0) > MAX_PHOTO_BYTES:
-            raise ValidationError("The photo is larger than 2 MB; please upload a smaller one.")
-        return photo

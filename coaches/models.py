@@ -3,10 +3,11 @@ from __future__ import annotations
 import functools
 import uuid
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 
 
 @functools.cache
@@ -78,3 +79,22 @@ class CoachProfile(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; when the photo was replaced or cleared, delete the old file after commit.
+
+        After commit: if the transaction rolls back, the row still names the old file.
+        The stored name is read first rather than remembered, so an instance that was
+        loaded long ago or refreshed still removes the right file.
+        """
+        update_fields = kwargs.get("update_fields")
+        old = ""
+        if self.pk is not None and (update_fields is None or "photo" in update_fields):
+            old = (
+                CoachProfile.objects.filter(pk=self.pk).values_list("photo", flat=True).first()
+                or ""
+            )
+        super().save(*args, **kwargs)
+        if old and old != self.photo.name:
+            storage = self.photo.storage
+            transaction.on_commit(lambda: storage.delete(old))

@@ -218,7 +218,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # Request bodies. The largest legitimate ones are a coach photo (at most 2 MB,
-# coaches/forms.py) and an admin CSV import. RequestBodyLimitMiddleware answers
+# coaches/photos.py) and an admin CSV import. RequestBodyLimitMiddleware answers
 # 413 to a declared Content-Length over REQUEST_BODY_MAX_SIZE (multipart) or
 # DATA_UPLOAD_MAX_MEMORY_SIZE (anything else) without reading it; set the proxy's
 # limit to the same 5 MB (README, "Running it in production").

@@ -76,6 +76,20 @@ def run_in_threads() -> Callable[..., list[Any]]:
     return run
 
 
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path: Any) -> Any:
+    """Uploaded files (coach photos) go to a folder of the test's own, never to media/.
+
+    override_settings rather than pytest-django's `settings`: requesting that here
+    would set it up before every other fixture and restore it after them, so a
+    test's own setting changes (a dead Redis) would outlive their fixtures' teardown.
+    """
+    from django.test import override_settings
+
+    with override_settings(MEDIA_ROOT=tmp_path / "media"):
+        yield
+
+
 @pytest.fixture
 def run_worker(db: None, monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
     """Run the task worker (django-tasks-db's db_worker) here until no task is ready.
