@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from coaches import views
 
@@ -8,4 +8,6 @@ urlpatterns = [
     path("coaches/", views.directory, name="directory"),
     path("coaches/<uuid:public_id>/select/", views.select, name="select"),
     path("coach/profile/", views.profile_edit, name="profile"),
+    # Under MEDIA_URL, so a photo's .url is this route; names as photo_reencode gives them.
+    re_path(r"^media/coaches/(?P<name>[0-9a-f]{32}\.jpg)$", views.photo, name="photo"),
 ]

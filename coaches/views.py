@@ -5,9 +5,15 @@ from collections.abc import Sequence
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from accounts.audit import audit_record
 from accounts.decorators import AuthenticatedHttpRequest, role_required
@@ -16,6 +22,7 @@ from coaches.directory import available_coaches, directory_page, participant_cur
 from coaches.forms import BadExclude, CoachProfileForm, DirectoryFilterForm, parse_excludes
 from coaches.models import CoachProfile
 from coaches.services import engagement_select_coach
+from config.caching import immutable_file
 from config.errors import DomainError
 
 
@@ -93,3 +100,26 @@ def profile_edit(request: AuthenticatedHttpRequest) -> HttpResponse:
         messages.success(request, "Your profile is saved.")
         return redirect("coaches:profile")
     return render(request, "coaches/profile_form.html", {"form": form, "profile": profile})
+
+
+@require_safe
+@immutable_file
+def photo(request: HttpRequest, name: str) -> FileResponse:
+    """A coach's current photo, as coaches/photos.py wrote it; anything else is a 404.
+
+    The URL pattern admits only the names photo_reencode gives (no path, no
+    listing), and only a name a profile holds now is served: not a replaced or
+    orphaned file. No sign-in: the random name is known only to those shown it.
+    """
+    path = f"coaches/{name}"
+    if not CoachProfile.objects.filter(photo=path).exists():
+        raise Http404
+    try:
+        file = default_storage.open(path)
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(file, content_type="image/jpeg")
+    # An uploaded file is never read as anything but an image, whatever the settings.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -23,6 +23,7 @@ from accounts.models import AuditEvent
 from coaches.models import CoachProfile
 from coaches.photos import PHOTO_SIZE
 from tests import factories
+from tests.coaches.conftest import enrol, pool
 from tests.signin import login_verified
 
 pytestmark = pytest.mark.django_db
@@ -282,3 +283,79 @@ def test_a_photo_staff_upload_in_the_admin_is_stored_anew_too(
     coach.refresh_from_db()
     assert STORED_NAME.match(coach.photo.name)
     assert b"Ada Lovelace" not in Path(coach.photo.path).read_bytes()
+
+
+# --- served ------------------------------------------------------------------------
+
+
+def test_the_directory_card_shows_the_photo_and_its_address_serves_it(
+    client: Client, program: Any
+) -> None:
+    engagement = enrol(program)
+    (coach,) = pool(program, 1, user__full_name="Ada Lovelace")
+    client.force_login(coach.user)
+    upload(client, jpeg())
+    coach.refresh_from_db()
+    client.force_login(engagement.participant)
+
+    body = client.get("/coaches/").content.decode()
+    src = re.search(r'<img class="avatar" src="([^"]+)"', body)
+    assert src and src.group(1) == f"/media/{coach.photo.name}"
+    response = client.get(src.group(1))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    # Kept by the browser for a year: the name changes when the photo does.
+    assert response["Cache-Control"] == "private, max-age=31536000, immutable"
+    assert b"".join(response.streaming_content) == Path(coach.photo.path).read_bytes()
+
+
+def test_a_photo_is_served_without_sign_in_and_answers_head_but_not_post(
+    client: Client, coach: CoachProfile
+) -> None:
+    client.force_login(coach.user)
+    upload(client, jpeg())
+    coach.refresh_from_db()
+    url = f"/media/{coach.photo.name}"
+    anonymous = Client()
+
+    assert anonymous.get(url).status_code == 200
+    assert anonymous.head(url).status_code == 200
+    assert anonymous.post(url).status_code == 405
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/media/",
+        "/media/coaches/",
+        "/media/coaches/../../config/settings.py",
+        "/media/coaches/%2e%2e%2f%2e%2e%2fconfig%2fsettings.py",
+        "/media/coaches/..%2fcoaches%2f" + "a" * 32 + ".jpg",
+        "/media/coaches/" + "A" * 32 + ".jpg",
+        "/media/coaches/" + "a" * 32 + ".png",
+        "/media/coaches/me.jpg",
+    ],
+)
+def test_no_listing_and_no_other_path_is_served(client: Client, path: str) -> None:
+    assert client.get(path).status_code == 404
+
+
+def test_only_a_photo_a_profile_holds_now_is_served(
+    client: Client, coach: CoachProfile, django_capture_on_commit_callbacks: Any
+) -> None:
+    client.force_login(coach.user)
+    upload(client, jpeg(color="red"))
+    coach.refresh_from_db()
+    replaced = f"/media/{coach.photo.name}"
+    orphan = Path(settings.MEDIA_ROOT) / "coaches" / ("b" * 32 + ".jpg")
+    orphan.write_bytes(jpeg())  # on disk, but no profile names it
+
+    with django_capture_on_commit_callbacks(execute=False):  # the old file stays on disk
+        upload(client, jpeg(color="green"))
+
+    assert Path(settings.MEDIA_ROOT, replaced.removeprefix("/media/")).exists()
+    assert client.get(replaced).status_code == 404
+    assert client.get(f"/media/coaches/{orphan.name}").status_code == 404

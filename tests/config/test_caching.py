@@ -86,3 +86,21 @@ def test_an_anonymous_answer_is_left_alone() -> None:
     response = SessionMiddleware(PrivatePagesNotStoredMiddleware(view))(RequestFactory().get("/"))
 
     assert directives(response) == {"public", "max-age=600"}
+
+
+def test_an_immutable_file_keeps_its_year_long_cache_and_its_404_does_not() -> None:
+    from config.caching import immutable_file
+
+    user = factories.UserFactory()
+
+    @immutable_file
+    def view(request: HttpRequest, status: int) -> HttpResponse:
+        request.user = user
+        return HttpResponse(b"bytes", status=status)
+
+    def run(status: int) -> HttpResponse:
+        middleware = SessionMiddleware(PrivatePagesNotStoredMiddleware(lambda r: view(r, status)))
+        return middleware(RequestFactory().get("/"))
+
+    assert directives(run(200)) == {"private", "max-age=31536000", "immutable"}
+    assert {"private", "no-store"} <= directives(run(404))

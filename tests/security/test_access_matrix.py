@@ -24,7 +24,9 @@ unchanged.
 
 Every answer to a signed-in role, whatever its status, must carry
 `Cache-Control: private, no-store` (config/caching.py): no browser or proxy
-keeps a copy of a private page.
+keeps a copy of a private page. The one exception is IMMUTABLE_FILES (coach
+photos): the same bytes for everyone, under a name that changes with them,
+kept by the browser for a year.
 """
 
 from __future__ import annotations
@@ -89,6 +91,20 @@ def _stored(response: HttpResponse) -> str | None:
     missing = {"private", "no-store"} - directives
     if missing or "public" in directives:
         return f"Cache-Control is {response.get('Cache-Control')!r}, not private, no-store"
+    return None
+
+
+# URLs answered with immutable files, not pages (config.caching.immutable_file).
+IMMUTABLE_FILES = {"coaches:photo"}
+
+
+def _kept_privately_for_a_year(response: HttpResponse) -> str | None:
+    """Why an immutable file's answer is not cached as one, or None when it is."""
+    directives = _cache_directives(response)
+    if response.status_code == 200 and not (
+        {"private", "immutable", "max-age=31536000"} <= directives and "no-store" not in directives
+    ):
+        return f"Cache-Control is {response.get('Cache-Control')!r}, not a year's private cache"
     return None
 
 
@@ -195,6 +211,11 @@ RULES: dict[str, Rule] = {
         post=only("coach", answer=DONE),
         post_data=_session_form,
         writers=("coach",),
+    ),
+    "coaches:photo": Rule(
+        # A coach's current photo, for anyone shown its random name: no sign-in.
+        kwargs=lambda w: {"name": w.coach.photo.name.removeprefix("coaches/")},
+        get=everyone(200),
     ),
     "coaches:profile": Rule(
         # No id in the URL: each coach edits their own profile.
@@ -412,7 +433,8 @@ def _check(key: str, rule: Rule, world: World, clients: dict[str, Any], method: 
             problems.append(f"{method.upper()} {path} as {role}: 403 tells too much; use 404")
         if changed and role not in rule.writers:
             problems.append(f"{method.upper()} {path} as {role} wrote to the database")
-        if role != "anonymous" and (why := _stored(response)):
+        cached = _kept_privately_for_a_year if key in IMMUTABLE_FILES else _stored
+        if role != "anonymous" and (why := cached(response)):
             problems.append(f"{method.upper()} {path} as {role}: {why}")
     return problems
 

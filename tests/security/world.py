@@ -3,17 +3,21 @@ and sponsor, and the "other" ones own a parallel program of their own."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.db.models import Model
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
 from accounts.models import Role, User
 from coaches.models import CoachProfile
+from coaches.photos import photo_reencode
 from engagements.models import CoachingSession, Engagement, Organization, Outcome, Program
 from engagements.services import session_log
 from tests import factories
@@ -101,6 +105,10 @@ def _side(suffix: str = "") -> dict[str, Any]:
 
 def build_world() -> World:
     mine = _side()
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 200), "teal").save(buffer, "JPEG")
+    mine["coach"].photo = photo_reencode(upload=ContentFile(buffer.getvalue(), name="me.jpg"))
+    mine["coach"].save()
     theirs = {f"other_{key}": value for key, value in _side(" (other)").items()}
     return World(**mine, **theirs, staff=factories.UserFactory(role=Role.STAFF))
 
