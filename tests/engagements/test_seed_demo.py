@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import re
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db.models import Count, Max, Min, Q
 from django.test import Client
+from PIL import Image
 
 from accounts.models import AuditEvent, User
 from coaches.models import CoachProfile
@@ -22,7 +25,7 @@ def _counts() -> dict[str, int]:
     return {m.__name__: m.objects.count() for m in models}
 
 
-def test_seed_demo_builds_the_program_and_is_idempotent() -> None:
+def test_seed_demo_builds_the_program_and_is_idempotent(client) -> None:  # noqa: ANN001
     out = StringIO()
     call_command("seed_demo", stdout=out)
     first = _counts()
@@ -35,6 +38,16 @@ def test_seed_demo_builds_the_program_and_is_idempotent() -> None:
     assert set(program.engagements.values_list("status", flat=True)) == set(Status.values)
     assert CoachingSession.objects.exists()
     assert "participant" in out.getvalue() and "staff" in out.getvalue()
+    # Every coach has a drawn portrait, stored like an upload; the second run added none.
+    names = set(CoachProfile.objects.values_list("photo", flat=True))
+    assert len(names) == 35 and "" not in names
+    media = Path(settings.MEDIA_ROOT)
+    assert {str(path.relative_to(media)) for path in media.rglob("*.jpg")} == names
+    photo = CoachProfile.objects.first().photo
+    response = client.get(photo.url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    with Image.open(photo.path) as image:
+        assert (image.format, image.size) == ("JPEG", (128, 128))
 
 
 def test_seeded_coaches_are_within_capacity() -> None:

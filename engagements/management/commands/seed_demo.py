@@ -1,20 +1,25 @@
-"""Create the demo data set: one organization, one running program, 35 coaches,
-400 participants with engagements in every state and sessions logged.
+"""Create the demo data set: one organization, one running program, 35 coaches
+(each with a drawn portrait as their photo), 400 participants with engagements in
+every state and sessions logged.
 
 Idempotent: a second run finds the data in place and changes nothing.
 """
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from accounts.models import Role, User
 from coaches.models import CoachProfile, Language, Specialty
+from coaches.photos import photo_reencode
 from engagements.management import demo_data as d
 from engagements.models import (
     Engagement,
@@ -47,6 +52,27 @@ def _name(i: int) -> str:
     first = d.FIRST_NAMES[i % len(d.FIRST_NAMES)]
     last = d.LAST_NAMES[(i * 7 + i // len(d.FIRST_NAMES)) % len(d.LAST_NAMES)]
     return f"{first} {last}"
+
+
+def _avatar(i: int) -> ContentFile[bytes]:
+    """A drawn head-and-shoulders portrait, stored through the same path as an upload."""
+    backgrounds = ["#dbe7f3", "#f3e3d3", "#e0f0e3", "#efe0f0", "#f5efd6", "#dfe9ea"]
+    skins = ["#f1c9a5", "#e0ac7e", "#c68958", "#a0673f", "#7a4a2a", "#f6d7c3"]
+    hairs = ["#2b1d14", "#5a3b22", "#b07a3c", "#d9c7a0", "#1c1c1c", "#8a8a8a", "#7b2d1a"]
+    shirts = ["#33658a", "#86bbd8", "#758e4f", "#f6ae2d", "#f26419", "#6d597a", "#2f4858"]
+    image = Image.new("RGB", (256, 256), backgrounds[i % len(backgrounds)])
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((38, 178, 218, 338), fill=shirts[i % len(shirts)])  # shoulders
+    draw.rectangle((110, 150, 146, 190), fill=skins[i % len(skins)])  # neck
+    draw.ellipse((76, 54, 180, 170), fill=skins[i % len(skins)])  # face
+    hair = hairs[(i * 3) % len(hairs)]
+    draw.chord((70, 40, 186, 140), 180, 360, fill=hair)  # hair
+    if i % 3 == 0:
+        draw.rectangle((70, 88, 84, 150), fill=hair)  # longer hair
+        draw.rectangle((172, 88, 186, 150), fill=hair)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return photo_reencode(upload=ContentFile(buffer.getvalue(), name="avatar.png"))
 
 
 def _slug(name: str, i: int) -> str:
@@ -101,6 +127,7 @@ class Command(BaseCommand):
                 booking_url=f"https://cal.example.com/{_slug(name, i)}",
                 capacity=8 + (i * 5) % 8,
                 accepting_new=i % 9 != 8,
+                photo=_avatar(i),
             )
             coaches.append(coach)
         # Their specialties and languages in two statements rather than two per coach.
