@@ -121,5 +121,7 @@ def _count(request: HttpRequest, group: str, value: str, rate: str) -> int | Non
     if usage["time_left"] < 0:  # the cache answered nothing usable
         raise SignInUnavailable()
     if usage["should_limit"]:
-        return max(1, int(usage["time_left"]))
+        # django-ratelimit's window still holds at the second it names as its end
+        # (time_left 0): the next window starts one second after it.
+        return int(usage["time_left"]) + 1
     return None

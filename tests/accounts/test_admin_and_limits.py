@@ -135,6 +135,25 @@ def test_the_wait_on_the_address_limit_is_never_wrong(
     assert request_code(participant.email).status_code == 302
 
 
+@pytest.mark.parametrize("value", [f"value-{n}" for n in range(40)])
+def test_the_counted_wait_ends_exactly_when_the_window_does(time_machine, rf, value) -> None:  # noqa: ANN001
+    """The wait is exact to the second whatever the window's jitter: still refused
+    one second before it ends, allowed when it ends. (The library's window holds at
+    the second it names as its end, which once made the wait a second short.)"""
+    from accounts.limits import _count
+
+    time_machine.move_to(START, tick=False)
+    request = rf.post("/login/")
+    for _ in range(2):
+        assert _count(request, "wait-test", value, "2/h") is None
+    wait = _count(request, "wait-test", value, "2/h")
+    assert wait is not None
+    time_machine.shift(timedelta(seconds=wait - 1))
+    assert _count(request, "wait-test", value, "2/h") is not None
+    time_machine.shift(timedelta(seconds=1))
+    assert _count(request, "wait-test", value, "2/h") is None
+
+
 def test_other_client_addresses_cannot_use_up_a_persons_allowance(
     request_code, participant
 ) -> None:  # noqa: ANN001
