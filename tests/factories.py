@@ -1,16 +1,35 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import factory
+from django.db.models import Model
 from django.utils import timezone
 
 from accounts.models import Role, User
 from coaches.models import CoachProfile, Language, Specialty
 from engagements.models import CoachingSession, Engagement, Organization, Outcome, Program
 
+M = TypeVar("M", bound=Model)
 
-class UserFactory(factory.django.DjangoModelFactory):
+
+class ModelFactory(factory.django.DjangoModelFactory[M]):
+    """A factory whose call, `UserFactory(...)`, is typed as the model it creates.
+
+    factory-boy 3.3 types `create()` and `build()` by the generic parameter, but a
+    call goes through its metaclass, so mypy types it as the factory class
+    (python/mypy#14122). The `__new__` below exists for mypy only; at run time
+    the metaclass still creates the object.
+    """
+
+    if TYPE_CHECKING:
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> M:  # type: ignore[misc]  # see docstring
+            ...
+
+
+class UserFactory(ModelFactory[User]):
     class Meta:
         model = User
 
@@ -19,11 +38,11 @@ class UserFactory(factory.django.DjangoModelFactory):
     role = Role.PARTICIPANT
 
     @classmethod
-    def _create(cls, model_class: type[User], *args: object, **kwargs: object) -> User:
+    def _create(cls, model_class: type[User], *args: Any, **kwargs: Any) -> User:
         return model_class.objects.create_user(*args, **kwargs)
 
 
-class SpecialtyFactory(factory.django.DjangoModelFactory):
+class SpecialtyFactory(ModelFactory[Specialty]):
     class Meta:
         model = Specialty
         django_get_or_create = ("name",)
@@ -31,7 +50,7 @@ class SpecialtyFactory(factory.django.DjangoModelFactory):
     name = factory.Iterator(["Leadership", "Communication", "Resilience", "Career"])
 
 
-class LanguageFactory(factory.django.DjangoModelFactory):
+class LanguageFactory(ModelFactory[Language]):
     class Meta:
         model = Language
         django_get_or_create = ("code",)
@@ -40,7 +59,7 @@ class LanguageFactory(factory.django.DjangoModelFactory):
     name = "English"
 
 
-class CoachFactory(factory.django.DjangoModelFactory):
+class CoachFactory(ModelFactory[CoachProfile]):
     class Meta:
         model = CoachProfile
 
@@ -53,14 +72,14 @@ class CoachFactory(factory.django.DjangoModelFactory):
     accepting_new = True
 
 
-class OrganizationFactory(factory.django.DjangoModelFactory):
+class OrganizationFactory(ModelFactory[Organization]):
     class Meta:
         model = Organization
 
     name = factory.Sequence(lambda n: f"Client {n}")
 
 
-class ProgramFactory(factory.django.DjangoModelFactory):
+class ProgramFactory(ModelFactory[Program]):
     class Meta:
         model = Program
 
@@ -71,7 +90,7 @@ class ProgramFactory(factory.django.DjangoModelFactory):
     sessions_per_engagement = 6
 
 
-class EngagementFactory(factory.django.DjangoModelFactory):
+class EngagementFactory(ModelFactory[Engagement]):
     """An engagement in `invited`; move it on with transition_to, as the code does."""
 
     class Meta:
@@ -81,7 +100,7 @@ class EngagementFactory(factory.django.DjangoModelFactory):
     program = factory.SubFactory(ProgramFactory)
 
 
-class SessionFactory(factory.django.DjangoModelFactory):
+class SessionFactory(ModelFactory[CoachingSession]):
     class Meta:
         model = CoachingSession
 
@@ -94,7 +113,7 @@ class SessionFactory(factory.django.DjangoModelFactory):
     notes = ""
 
 
-def engagement_with_coach(*, coach: CoachProfile | None = None, **kwargs: object) -> Engagement:
+def engagement_with_coach(*, coach: CoachProfile | None = None, **kwargs: Any) -> Engagement:
     """An engagement moved to coach_selected through the transition method."""
     engagement = EngagementFactory(**kwargs)
     engagement.transition_to("coach_selected", changes={"coach": coach or CoachFactory()})
