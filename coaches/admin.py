@@ -5,32 +5,15 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.db import models
-from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV
 from import_export.forms import ConfirmImportForm, ImportForm
 
-from coaches.directory import active_engagement_count
 from coaches.forms import PhotoField
 from coaches.models import CoachProfile, Language, Specialty
 from coaches.resources import CoachImportResource
 from engagements.models import Program
-
-
-class FullListFilter(admin.SimpleListFilter):
-    title = "capacity"
-    parameter_name = "full"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Full"), ("no", "Has room")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() == "yes":
-            return queryset.filter(active_count__gte=F("capacity"))
-        if self.value() == "no":
-            return queryset.filter(active_count__lt=F("capacity"))
-        return queryset
 
 
 class CoachImportForm(ImportForm):
@@ -49,15 +32,10 @@ class CoachConfirmImportForm(ConfirmImportForm):
 
 @admin.register(CoachProfile)
 class CoachProfileAdmin(ImportMixin, admin.ModelAdmin):
-    list_display = [
-        "user",
-        "headline",
-        "capacity",
-        "active_engagements",
-        "accepting_new",
-        "time_zone",
-    ]
-    list_filter = ["programs", "accepting_new", FullListFilter]
+    # Each coach's load and the program filter are added by engagements/admin.py
+    # (docs/architecture.md, "A higher app may extend a lower app's admin").
+    list_display = ["user", "headline", "capacity", "accepting_new", "time_zone"]
+    list_filter = ["accepting_new"]
     search_fields = ["user__full_name", "user__email", "headline"]
     list_select_related = ["user"]
     autocomplete_fields = ["user"]
@@ -70,13 +48,6 @@ class CoachProfileAdmin(ImportMixin, admin.ModelAdmin):
     import_formats = [CSV]
     import_form_class = CoachImportForm
     confirm_form_class = CoachConfirmImportForm
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[CoachProfile]:
-        return super().get_queryset(request).annotate(active_count=active_engagement_count())
-
-    @admin.display(description="active engagements", ordering="active_count")
-    def active_engagements(self, obj: CoachProfile) -> int:
-        return obj.active_count  # type: ignore[attr-defined]
 
     def get_import_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         form = kwargs.get("form")

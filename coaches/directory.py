@@ -1,5 +1,6 @@
-"""Read side of choosing a coach: the participant's current engagement, the coaches
-who can still be chosen, and the participant's stable shuffle of them.
+"""The directory's stable order: the participant's own shuffle of a pool of coaches,
+and the page of three cards shown from it. Which coaches are in the pool (available,
+not full) is the engagements' business: engagements/selectors.py, `available_coaches`.
 
 The order is a hash of (participant, coach) public ids, computed in Python over the
 pool's ids: it is identical on SQLite and PostgreSQL, stable for one participant and
@@ -14,63 +15,14 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.db.models import QuerySet
 
 from accounts.models import User
 from coaches.models import CoachProfile
-from engagements.models import ACTIVE_STATUSES, Engagement, Program
-
-if TYPE_CHECKING:
-    from django_stubs_ext import WithAnnotations
 
 PAGE_SIZE = 3
 MAX_EXCLUDES = 3
-
-
-def participant_current_engagement(*, participant: User) -> Engagement | None:
-    """The participant's engagement in a program that has not ended (the most recent)."""
-    return (
-        Engagement.objects.filter(
-            participant=participant, program__ends_on__gte=timezone.localdate()
-        )
-        .select_related("program", "coach__user")
-        .order_by("-invited_at", "-pk")
-        .first()
-    )
-
-
-def active_engagement_count() -> Coalesce:
-    """SQL expression: a coach's active engagements, across all programs."""
-    counts = (
-        Engagement.objects.filter(coach=OuterRef("pk"), status__in=ACTIVE_STATUSES)
-        .order_by()
-        .values("coach")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
-
-
-class ActiveCount(TypedDict):
-    active_count: int
-
-
-def coaches_with_active_count() -> QuerySet[WithAnnotations[CoachProfile, ActiveCount]]:
-    return CoachProfile.objects.annotate(active_count=active_engagement_count())
-
-
-def available_coaches(*, program: Program) -> QuerySet[WithAnnotations[CoachProfile, ActiveCount]]:
-    """The program's pool less coaches who are inactive, not accepting or at capacity."""
-    return coaches_with_active_count().filter(
-        programs=program,
-        user__is_active=True,
-        accepting_new=True,
-        active_count__lt=F("capacity"),
-    )
 
 
 def shuffle_key(participant_id: uuid.UUID, coach_id: uuid.UUID) -> str:

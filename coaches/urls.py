@@ -5,8 +5,6 @@ from coaches import views
 app_name = "coaches"
 
 urlpatterns = [
-    path("coaches/", views.directory, name="directory"),
-    path("coaches/<uuid:public_id>/select/", views.select, name="select"),
     path("coach/profile/", views.profile_edit, name="profile"),
     # Under MEDIA_URL, so a photo's .url is this route; names as photo_reencode gives them.
     re_path(r"^media/coaches/(?P<name>[0-9a-f]{32}\.jpg)$", views.photo, name="photo"),

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from coaches.admin import CoachProfileAdmin
 from coaches.models import CoachProfile
 from config.errors import DomainError
 from engagements import services
@@ -26,6 +27,7 @@ from engagements.models import (
     Program,
     Status,
 )
+from engagements.selectors import coaches_with_load
 
 
 @dataclass(frozen=True)
@@ -318,3 +320,46 @@ class CoachingSessionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+# --- Coaches, with their load ------------------------------------------------
+
+
+class FullListFilter(admin.SimpleListFilter):
+    title = "capacity"
+    parameter_name = "full"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Full"), ("no", "Has room")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(is_full=self.value() == "yes")
+        return queryset
+
+
+admin.site.unregister(CoachProfile)
+
+
+@admin.register(CoachProfile)
+class CoachLoadAdmin(CoachProfileAdmin):
+    """The coaches' admin with each coach's active engagements, "full" and the program
+    filter, which belong to engagements (docs/architecture.md, "A higher app may
+    extend a lower app's admin")."""
+
+    list_display = [
+        "user",
+        "headline",
+        "capacity",
+        "active_engagements",
+        "accepting_new",
+        "time_zone",
+    ]
+    list_filter = ["programs", "accepting_new", FullListFilter]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CoachProfile]:
+        return coaches_with_load(super().get_queryset(request))
+
+    @admin.display(description="active engagements", ordering="active_count")
+    def active_engagements(self, obj: CoachProfile) -> int:
+        return obj.active_count  # type: ignore[attr-defined]

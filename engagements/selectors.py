@@ -1,14 +1,117 @@
-"""Reads scoped to the person asking: a foreign id is a 404 by construction."""
+"""Reads scoped to the person asking: a foreign id is a 404 by construction.
+
+Also a coach's load: active engagements, "full" and "available", stated once
+here and used by the directory, the service that chooses a coach, the coaches'
+admin and the ops dashboard (docs/architecture.md, "Rules and where they live").
+"""
 
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
+from accounts.models import User
 from coaches.models import CoachProfile
-from engagements.models import ACTIVE_STATUSES, CoachingSession, Engagement
+from engagements.models import ACTIVE_STATUSES, CoachingSession, Engagement, Program
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+# --- The participant's current engagement ------------------------------------
+
+
+def _current_engagements(participant: User) -> QuerySet[Engagement]:
+    """The participant's engagements in programs that have not ended, most recent first."""
+    return Engagement.objects.filter(
+        participant=participant, program__ends_on__gte=timezone.localdate()
+    ).order_by("-invited_at", "-pk")
+
+
+def participant_current_engagement(*, participant: User, lock: bool = False) -> Engagement | None:
+    """The participant's engagement in a program that has not ended (the most recent).
+
+    With `lock`, its row is locked until the transaction ends (the program and
+    coach rows are read, not locked).
+    """
+    engagements = _current_engagements(participant).select_related("program", "coach__user")
+    if lock:
+        engagements = engagements.select_for_update(of=("self",))
+    return engagements.first()
+
+
+def participant_pool_coach_or_404(*, participant: User, public_id: uuid.UUID) -> CoachProfile:
+    """A coach of the pool of the participant's current program; any other is a 404."""
+    program = Subquery(_current_engagements(participant).values("program")[:1])
+    return get_object_or_404(
+        CoachProfile.objects.select_related("user"), programs=program, public_id=public_id
+    )
+
+
+# --- A coach's load: active engagements, full, available ------------------------
+
+
+def active_engagement_count() -> Coalesce:
+    """SQL expression: a coach's active engagements, across all programs."""
+    counts = (
+        Engagement.objects.filter(coach=OuterRef("pk"), status__in=ACTIVE_STATUSES)
+        .order_by()
+        .values("coach")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
+
+
+class CoachLoad(TypedDict):
+    active_count: int
+    is_full: bool
+
+
+def coaches_with_load(
+    coaches: QuerySet[CoachProfile] | None = None,
+) -> QuerySet[WithAnnotations[CoachProfile, CoachLoad]]:
+    """The coaches (default: all) with `active_count` and `is_full`: active >= capacity."""
+    if coaches is None:
+        coaches = CoachProfile.objects.all()
+    return coaches.annotate(active_count=active_engagement_count()).annotate(
+        is_full=Case(
+            When(active_count__gte=F("capacity"), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def open_pool_coaches(*, program: Program) -> QuerySet[WithAnnotations[CoachProfile, CoachLoad]]:
+    """The program's pool less coaches who are inactive or not accepting; full ones included."""
+    return coaches_with_load().filter(programs=program, user__is_active=True, accepting_new=True)
+
+
+def available_coaches(*, program: Program) -> QuerySet[WithAnnotations[CoachProfile, CoachLoad]]:
+    """The coaches a participant of `program` may choose: in its open pool and not full."""
+    return open_pool_coaches(program=program).filter(is_full=False)
+
+
+# --- The coach's engagements and sessions --------------------------------------
 
 
 def coach_engagements(*, coach: CoachProfile, status: str = "") -> QuerySet[Engagement]:

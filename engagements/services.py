@@ -1,4 +1,5 @@
-"""Writes that span several models: staff transitions and session logging.
+"""Writes that span several models: choosing a coach, staff transitions and
+session logging.
 
 Views, admin actions and management commands call these functions; none of
 them re-implements a rule. Status only ever changes through
@@ -12,12 +13,15 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Value
 from django.db.models.functions import Coalesce, Greatest
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import audit_record
+from accounts.emails import send_email
 from accounts.models import User
 from coaches.models import CoachProfile
 from config.errors import DomainError
@@ -28,6 +32,7 @@ from engagements.models import (
     InvalidTransition,
     Status,
 )
+from engagements.selectors import open_pool_coaches, participant_current_engagement
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +65,26 @@ class CorrectionNotAllowed(DomainError):
     message = "Only the most recent session can be corrected, by its coach, for 7 days."
 
 
+class NotEnrolled(DomainError):
+    code = "not_enrolled"
+    message = "You are not enrolled in a running coaching program, so you cannot choose a coach."
+
+
+class AlreadyHasCoach(DomainError):
+    code = "already_has_coach"
+    message = "You have already chosen your coach; a coach is chosen only once."
+
+
+class CoachNotAvailable(DomainError):
+    code = "coach_not_available"
+    message = "This coach is not available in your program any more. Please choose another."
+
+
+class CoachFull(DomainError):
+    code = "coach_full"
+    message = "This coach has just filled up. Please choose another coach."
+
+
 def _lock(engagement: Engagement) -> Engagement:
     """Re-read the engagement with its row locked until the transaction ends.
 
@@ -78,6 +103,66 @@ def _require_reason(reason: str) -> str:
     if not reason:
         raise ReasonRequired()
     return reason
+
+
+# --- Choosing a coach ------------------------------------------------------
+
+
+def engagement_select_coach(*, participant: User, coach: CoachProfile) -> Engagement:
+    """Assign `coach` to the participant's current engagement, within capacity.
+
+    Locks the coach row, then the engagement (always in that order, so two
+    selections cannot deadlock), then asks the directory's own queryset
+    (`open_pool_coaches`) whether the coach is still available, moves the
+    engagement to coach_selected through its transition method and records the
+    assignment in the coach history. Emails both sides with the commit.
+    Raises NotEnrolled, AlreadyHasCoach, CoachNotAvailable or CoachFull; on any
+    of them nothing is written.
+    """
+    with transaction.atomic():
+        coach = (
+            CoachProfile.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .get(pk=coach.pk)
+        )
+        engagement = participant_current_engagement(participant=participant, lock=True)
+        if engagement is None:
+            raise NotEnrolled()
+        if engagement.coach_id is not None or engagement.status != Status.INVITED:
+            raise AlreadyHasCoach()
+        # A separate statement after the coach lock, so the count sees every
+        # selection committed before the lock was granted.
+        is_full = (
+            open_pool_coaches(program=engagement.program)
+            .filter(pk=coach.pk)
+            .values_list("is_full", flat=True)
+            .first()
+        )
+        if is_full is None:
+            raise CoachNotAvailable()
+        if is_full:
+            raise CoachFull()
+        engagement.transition_to(
+            Status.COACH_SELECTED,
+            actor=participant,
+            changes={"coach": coach},
+        )
+        EngagementCoach.objects.create(engagement=engagement, coach=coach)
+        _email_selection(engagement=engagement, coach=coach, participant=participant)
+    return engagement
+
+
+def _email_selection(*, engagement: Engagement, coach: CoachProfile, participant: User) -> None:
+    context = {
+        "participant_name": participant.full_name,
+        "coach_name": coach.user.full_name,
+        "program_name": engagement.program.name,
+        "booking_url": coach.booking_url,
+        "home_url": settings.SITE_URL + reverse("home"),
+        "coach_url": settings.SITE_URL + reverse("coach_workspace"),
+    }
+    send_email(template="coach_selected_participant", recipient=participant, context=context)
+    send_email(template="coach_selected_coach", recipient=coach.user, context=context)
 
 
 # --- Staff transitions ----------------------------------------------------

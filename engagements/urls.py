@@ -4,6 +4,9 @@ from engagements import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Choosing a coach: a page about the participant's engagement, under /coaches/.
+    path("coaches/", views.directory, name="directory"),
+    path("coaches/<uuid:public_id>/select/", views.select_coach, name="select_coach"),
     path("coach/", views.coach_workspace, name="coach_workspace"),
     path("coach/engagements/<uuid:public_id>/", views.coach_engagement, name="coach_engagement"),
     path(

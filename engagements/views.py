@@ -2,34 +2,40 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db.models import Max, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import AuthenticatedHttpRequest, role_required
 from accounts.models import Role, User
-from coaches.directory import participant_current_engagement
+from coaches.directory import directory_page
+from coaches.forms import BadExclude, DirectoryFilterForm, parse_excludes
 from coaches.models import CoachProfile
 from config.errors import DomainError
 from engagements.forms import SessionForm, StatusFilterForm
 from engagements.models import CoachingSession, Engagement
 from engagements.selectors import (
+    available_coaches,
     coach_engagement_or_404,
     coach_engagements,
     coach_session_history,
     coach_session_or_404,
+    participant_current_engagement,
+    participant_pool_coach_or_404,
     participant_session_history,
 )
 from engagements.services import (
     LOGGABLE_STATUSES,
     CorrectionNotAllowed,
+    engagement_select_coach,
     session_can_be_corrected,
     session_correct,
     session_log,
@@ -58,6 +64,60 @@ def _participant_home(request: HttpRequest, participant: User) -> HttpResponse:
             sessions=participant_session_history(engagement),
         )
     return render(request, "engagements/participant_home.html", context)
+
+
+# --- Choosing a coach ---------------------------------------------------------
+
+
+@role_required(Role.PARTICIPANT)
+@require_GET
+def directory(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Three coaches from the participant's pool, in the participant's own order."""
+    try:
+        exclude = parse_excludes(request.GET.getlist("exclude"))
+    except BadExclude as error:
+        return render(request, "coaches/bad_request.html", {"message": str(error)}, status=400)
+    return _render_directory(request, exclude=exclude)
+
+
+@role_required(Role.PARTICIPANT)
+@require_POST
+def select_coach(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Choose a coach; a refusal shows the directory again with the reason (409)."""
+    coach = participant_pool_coach_or_404(participant=request.user, public_id=public_id)
+    try:
+        engagement_select_coach(participant=request.user, coach=coach)
+    except DomainError as error:
+        return _render_directory(request, error=error, status=error.http_status)
+    messages.success(request, f"{coach.user.full_name} is your coach. Book your first session.")
+    return redirect("home")
+
+
+def _render_directory(
+    request: AuthenticatedHttpRequest,
+    *,
+    exclude: Sequence[uuid.UUID] = (),
+    error: DomainError | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    engagement = participant_current_engagement(participant=request.user)
+    context: dict[str, object] = {"engagement": engagement, "error": error}
+    if engagement is not None and engagement.coach_id is None:
+        pool = available_coaches(program=engagement.program)
+        form = DirectoryFilterForm(request.GET or None, pool=pool)
+        page = directory_page(
+            participant=request.user, pool=form.filter(pool).distinct(), exclude=exclude
+        )
+        params = form.active_params()
+        context.update(
+            form=form,
+            coaches=page.coaches,
+            pool_size=page.pool_size,
+            filtered=bool(params),
+            others_url="?"
+            + urlencode(params + [("exclude", str(c.public_id)) for c in page.coaches]),
+        )
+    return render(request, "coaches/directory.html", context, status=status)
 
 
 # --- The coach's workspace ---------------------------------------------------

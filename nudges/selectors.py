@@ -8,11 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import BooleanField, Case, Count, F, Min, Prefetch, QuerySet, Value, When
+from django.db.models import Count, Min, Prefetch, QuerySet
 
-from coaches.directory import active_engagement_count
-from coaches.models import CoachProfile
 from engagements.models import Engagement
+from engagements.selectors import coaches_with_load
 from nudges.models import FlagKind, NudgeFlag, NudgeRun
 
 FLAGGED_PER_PAGE = 50
@@ -65,22 +64,13 @@ def flagged_engagements_page(*, number: str | None) -> Page[Any]:
 
 
 def coach_capacity_page(*, number: str | None) -> Page[Any]:
-    """One page of coaches with their active load (`active`, `is_full`), full ones first.
+    """One page of coaches with their load (`active_count`, `is_full`), full ones first.
 
     A page at a time, since a large pool is thousands of rows. `number` is the
     raw page parameter; a bad one gives page 1.
     """
     coaches = (
-        CoachProfile.objects.select_related("user")
-        .annotate(active=active_engagement_count())
-        .annotate(
-            is_full=Case(
-                When(active__gte=F("capacity"), then=Value(True)),
-                default=Value(False),
-                output_field=BooleanField(),
-            )
-        )
-        .order_by("-is_full", "user__full_name", "pk")
+        coaches_with_load().select_related("user").order_by("-is_full", "user__full_name", "pk")
     )
     return Paginator(coaches, COACHES_PER_PAGE).get_page(number)
 

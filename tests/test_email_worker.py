@@ -34,7 +34,7 @@ def test_each_kind_of_email_is_queued_and_sent_only_by_the_worker(
     engagement = factories.EngagementFactory(program=program)
     (coach,) = pool(program, 1)
     login_verified(client, engagement.participant)
-    client.post(reverse("coaches:select", args=[coach.public_id]))
+    client.post(reverse("select_coach", args=[coach.public_id]))
     # A reminder (the daily nudge run).
     with time_machine.travel(NOW, tick=False):
         invited(factories.ProgramFactory(), days_ago=10)

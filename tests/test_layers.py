@@ -27,11 +27,9 @@ KNOWN_UPWARD: set[tuple[str, str]] = {
     ("accounts.resources", "engagements"),
     ("accounts.services", "engagements"),
     ("coaches.admin", "engagements"),
-    ("coaches.directory", "engagements"),
     ("coaches.imports", "engagements"),
     ("coaches.management.commands.import_coaches", "engagements"),
     ("coaches.resources", "engagements"),
-    ("coaches.services", "engagements"),
 }
 
 

@@ -54,7 +54,7 @@ def every_kind(client: Client, mailoutbox: list[Any], run_worker: Any) -> dict[s
     program.coaches.add(coach)
     invitation_send(engagement=engagement, actor=None)
     login_verified(client, engagement.participant)
-    client.post(reverse("coaches:select", args=[coach.public_id]))
+    client.post(reverse("select_coach", args=[coach.public_id]))
     with time_machine.travel(NOW, tick=False):
         reminded = [
             invited(factories.ProgramFactory(name=PROGRAM), days_ago=10),

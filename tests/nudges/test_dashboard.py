@@ -157,9 +157,8 @@ def test_capacity_per_coach_highlights_full_coaches(client, staff) -> None:  # n
 
     response = client.get(URL)
 
-    rows = {
-        c.user.full_name: (c.active, c.capacity, c.is_full) for c in response.context["coaches"]
-    }
+    coaches = response.context["coaches"]
+    rows = {c.user.full_name: (c.active_count, c.capacity, c.is_full) for c in coaches}
     assert rows == {"Ada Full": (2, 2, True), "Bea Roomy": (1, 5, False)}
     assert b'2 / 2 <span class="badge badge-danger">Full</span>' in response.content
 

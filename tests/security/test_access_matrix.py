@@ -225,8 +225,8 @@ RULES: dict[str, Rule] = {
         writers=("coach", "other_coach"),
     ),
     # --- participants ---
-    "coaches:directory": Rule(get=only("participant", "other_participant")),
-    "coaches:select": Rule(
+    "directory": Rule(get=only("participant", "other_participant")),
+    "select_coach": Rule(
         kwargs=lambda w: {"public_id": w.coach.public_id},
         get=by_role(404, anonymous=LOGIN, participant=405, other_participant=405),
         # The participant already has a coach (409); the coach is not in the

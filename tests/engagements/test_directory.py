@@ -15,7 +15,7 @@ from tests.coaches.conftest import enrol, pool
 from tests.signin import SESSION_SAVE_QUERIES
 
 pytestmark = pytest.mark.django_db
-URL = reverse("coaches:directory")
+URL = reverse("directory")
 CARD_ID = re.compile(r'id="coach-([0-9a-f-]{36})"')
 
 

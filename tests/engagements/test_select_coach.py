@@ -8,22 +8,23 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, User
 from coaches.models import CoachProfile
-from coaches.services import (
+from engagements.models import Engagement, EngagementCoach, Status
+from engagements.services import (
     AlreadyHasCoach,
     CoachFull,
     CoachNotAvailable,
     NotEnrolled,
     engagement_select_coach,
 )
-from engagements.models import Engagement, EngagementCoach, Status
 from tests import factories
 from tests.coaches.conftest import enrol, pool
+from tests.signin import SESSION_SAVE_QUERIES
 
 pytestmark = pytest.mark.django_db
 
 
 def select_url(coach: CoachProfile) -> str:
-    return reverse("coaches:select", args=[coach.public_id])
+    return reverse("select_coach", args=[coach.public_id])
 
 
 def test_selecting_assigns_the_coach_records_history_and_audit_and_emails_both(
@@ -174,3 +175,30 @@ def test_select_needs_post_and_a_participant(client, program, staff) -> None:  #
     client.force_login(engagement.participant)
     assert client.get(select_url(coach)).status_code == 405
     assert Engagement.objects.get(pk=engagement.pk).status == Status.INVITED
+
+
+def test_a_coach_of_an_older_running_program_only_is_404(client, program) -> None:  # noqa: ANN001
+    older = enrol(program, invited_at=timezone.now() - timedelta(days=30))
+    enrol(factories.ProgramFactory(), participant=older.participant)
+    (coach,) = pool(program, 1)
+    client.force_login(older.participant)
+
+    assert client.post(select_url(coach)).status_code == 404
+    assert Engagement.objects.get(pk=older.pk).coach is None
+
+
+def test_selecting_a_coach_takes_eighteen_queries(
+    client, program, django_assert_num_queries
+) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    (coach,) = pool(program, 1)
+    client.force_login(engagement.participant)
+    client.get("/")
+
+    # session and user; the coach in the pool of the current program; in a
+    # savepoint: lock the coach, lock the engagement, the coach's load; the
+    # transition's savepoint, update, audit row and release; the history row,
+    # the two emails' task rows, the release; then the sliding-expiry session save.
+    # It was 20 when the view and the service each read the engagement.
+    with django_assert_num_queries(15 + SESSION_SAVE_QUERIES):
+        assert client.post(select_url(coach)).status_code == 302

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from coaches.services import AlreadyHasCoach, CoachFull, engagement_select_coach
 from engagements.models import ACTIVE_STATUSES, Engagement, EngagementCoach
+from engagements.services import AlreadyHasCoach, CoachFull, engagement_select_coach
 from tests import factories
 from tests.coaches.conftest import enrol, pool
 
