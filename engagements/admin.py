@@ -25,21 +25,24 @@ from engagements.models import (
     EngagementCoach,
     Organization,
     Program,
-    Status,
 )
 from engagements.selectors import coaches_with_load
 
 
 @dataclass(frozen=True)
 class StaffTransition:
-    """A status change ops make by hand, and the service that makes it."""
+    """A status change ops make by hand, the service that makes it and the service's
+    own answer to "is it allowed now?" (None, or why not)."""
 
     name: str
     label: str
     done: str
     service: Callable[..., Engagement]
     reason_required: bool
-    offered: Callable[[Engagement], bool]
+    refusal: Callable[[Engagement], str | None]
+
+    def offered(self, engagement: Engagement) -> bool:
+        return self.refusal(engagement) is None
 
 
 STAFF_TRANSITIONS = {
@@ -51,7 +54,7 @@ STAFF_TRANSITIONS = {
             "coach released",
             services.engagement_release_coach,
             False,
-            lambda e: e.can_transition_to(Status.INVITED),
+            services.release_coach_refusal,
         ),
         StaffTransition(
             "hold",
@@ -59,7 +62,7 @@ STAFF_TRANSITIONS = {
             "put on hold",
             services.engagement_put_on_hold,
             False,
-            lambda e: e.can_transition_to(Status.ON_HOLD),
+            services.put_on_hold_refusal,
         ),
         StaffTransition(
             "resume",
@@ -67,7 +70,7 @@ STAFF_TRANSITIONS = {
             "resumed",
             services.engagement_resume,
             False,
-            lambda e: e.status == Status.ON_HOLD,
+            services.resume_refusal,
         ),
         StaffTransition(
             "cancel",
@@ -75,7 +78,7 @@ STAFF_TRANSITIONS = {
             "cancelled",
             services.engagement_cancel,
             True,
-            lambda e: e.can_transition_to(Status.CANCELLED),
+            services.cancel_refusal,
         ),
         StaffTransition(
             "complete",
@@ -83,7 +86,7 @@ STAFF_TRANSITIONS = {
             "marked completed",
             services.engagement_complete_early,
             True,
-            lambda e: e.status != Status.INVITED and e.can_transition_to(Status.COMPLETED),
+            services.complete_early_refusal,
         ),
     ]
 }

@@ -222,6 +222,15 @@ class Engagement(models.Model):
     def can_transition_to(self, to: str) -> bool:
         return to in TRANSITIONS[self.status]
 
+    def transition_refusal(self, to: str) -> str | None:
+        """Why TRANSITIONS does not allow moving to `to`, in words; None if it does."""
+        if self.can_transition_to(to):
+            return None
+        return (
+            f"An engagement that is {self.get_status_display().lower()} "
+            f"cannot become {Status(to).label.lower()}."
+        )
+
     def transition_to(
         self,
         to: str,
@@ -240,11 +249,9 @@ class Engagement(models.Model):
         nothing is written.
         """
         to = Status(to)
-        if not self.can_transition_to(to):
-            raise InvalidTransition(
-                f"An engagement that is {self.get_status_display().lower()} "
-                f"cannot become {to.label.lower()}."
-            )
+        refusal = self.transition_refusal(to)
+        if refusal:
+            raise InvalidTransition(refusal)
         changes = dict(changes or {})
         values: dict[str, Any] = {
             **changes,

@@ -166,6 +166,18 @@ def _email_selection(*, engagement: Engagement, coach: CoachProfile, participant
 
 
 # --- Staff transitions ----------------------------------------------------
+# Each has a `*_refusal(engagement)`: why it is not allowed now, or None. The
+# service asks it under the row lock; the admin asks it to offer only the
+# buttons that would work.
+
+
+def _refuse(refusal: str | None) -> None:
+    if refusal:
+        raise InvalidTransition(refusal)
+
+
+def release_coach_refusal(engagement: Engagement) -> str | None:
+    return engagement.transition_refusal(Status.INVITED)
 
 
 def engagement_release_coach(
@@ -178,6 +190,7 @@ def engagement_release_coach(
     """
     with transaction.atomic():
         locked = _lock(engagement)
+        _refuse(release_coach_refusal(locked))
         locked.transition_to(
             Status.INVITED,
             actor=actor,
@@ -191,14 +204,28 @@ def engagement_release_coach(
     return locked
 
 
+def put_on_hold_refusal(engagement: Engagement) -> str | None:
+    return engagement.transition_refusal(Status.ON_HOLD)
+
+
 def engagement_put_on_hold(
     *, engagement: Engagement, actor: User | None, reason: str = ""
 ) -> Engagement:
     """Pause an active engagement; no session can be logged until it resumes."""
     with transaction.atomic():
         locked = _lock(engagement)
+        _refuse(put_on_hold_refusal(locked))
         locked.transition_to(Status.ON_HOLD, actor=actor, reason=reason.strip())
     return locked
+
+
+def resume_refusal(engagement: Engagement) -> str | None:
+    if engagement.status != Status.ON_HOLD:
+        return (
+            f"Only an engagement on hold can be resumed; this one is "
+            f"{engagement.get_status_display().lower()}."
+        )
+    return None
 
 
 def engagement_resume(
@@ -208,11 +235,7 @@ def engagement_resume(
     otherwise back to coach selected."""
     with transaction.atomic():
         locked = _lock(engagement)
-        if locked.status != Status.ON_HOLD:
-            raise InvalidTransition(
-                f"Only an engagement on hold can be resumed; this one is "
-                f"{locked.get_status_display().lower()}."
-            )
+        _refuse(resume_refusal(locked))
         target = Status.IN_PROGRESS if locked.sessions_logged > 0 else Status.COACH_SELECTED
         locked.transition_to(
             target, actor=actor, reason=reason.strip(), action="engagement.resumed"
@@ -220,13 +243,25 @@ def engagement_resume(
     return locked
 
 
+def cancel_refusal(engagement: Engagement) -> str | None:
+    return engagement.transition_refusal(Status.CANCELLED)
+
+
 def engagement_cancel(*, engagement: Engagement, actor: User | None, reason: str) -> Engagement:
     """Cancel an engagement that is not completed; the reason is required."""
     reason = _require_reason(reason)
     with transaction.atomic():
         locked = _lock(engagement)
+        _refuse(cancel_refusal(locked))
         locked.transition_to(Status.CANCELLED, actor=actor, reason=reason)
     return locked
+
+
+def complete_early_refusal(engagement: Engagement) -> str | None:
+    if engagement.status == Status.INVITED:
+        # The table allows invited -> cancelled only; say it in words.
+        return "An engagement without a coach cannot be completed."
+    return engagement.transition_refusal(Status.COMPLETED)
 
 
 def engagement_complete_early(
@@ -236,9 +271,7 @@ def engagement_complete_early(
     reason = _require_reason(reason)
     with transaction.atomic():
         locked = _lock(engagement)
-        if locked.status == Status.INVITED:
-            # The table allows invited -> cancelled only; say it in words.
-            raise InvalidTransition("An engagement without a coach cannot be completed.")
+        _refuse(complete_early_refusal(locked))
         locked.transition_to(
             Status.COMPLETED, actor=actor, reason=reason, action="engagement.completed_early"
         )

@@ -5,13 +5,21 @@ from __future__ import annotations
 import pytest
 from django.contrib.admin import site
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import transaction
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
 from engagements import services
-from engagements.models import CoachingSession, Engagement, EngagementCoach, Status
+from engagements.admin import STAFF_TRANSITIONS
+from engagements.models import (
+    CoachingSession,
+    Engagement,
+    EngagementCoach,
+    InvalidTransition,
+    Status,
+)
 from tests.engagements.helpers import engagement_in
 from tests.signin import login_verified
 
@@ -109,6 +117,32 @@ def test_change_page_offers_only_the_transitions_allowed_now(staff_client) -> No
     url = reverse("admin:engagements_engagement_change", args=[completed.pk])
     body = staff_client.get(url).content.decode()
     assert "/transition/" not in body
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_change_page_offers_a_transition_exactly_when_its_service_accepts_it(
+    staff_client, staff, status: str
+) -> None:  # noqa: ANN001
+    engagement = engagement_in(status)
+    url = reverse("admin:engagements_engagement_change", args=[engagement.pk])
+    body = staff_client.get(url).content.decode()
+    offered = {t.label for t in STAFF_TRANSITIONS.values() if f">{t.label}</a>" in body}
+
+    accepted = set()
+    for transition in STAFF_TRANSITIONS.values():
+        try:
+            with transaction.atomic():
+                transition.service(engagement=engagement, actor=staff, reason="Checking")
+                accepted.add(transition.label)
+                raise _Undo
+        except (_Undo, InvalidTransition):
+            pass
+
+    assert offered == accepted
+
+
+class _Undo(Exception):
+    """Rolls a trial transition back."""
 
 
 def test_change_page_transition_with_and_without_a_reason(staff_client, staff) -> None:  # noqa: ANN001
