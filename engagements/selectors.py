@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 
 from coaches.models import CoachProfile
 from engagements.models import ACTIVE_STATUSES, CoachingSession, Engagement
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 def coach_engagements(*, coach: CoachProfile, status: str = "") -> QuerySet[Engagement]:
@@ -64,9 +68,13 @@ def participant_session_history(engagement: Engagement) -> QuerySet[CoachingSess
     )
 
 
+class OwnNotes(TypedDict):
+    own_notes: str
+
+
 def coach_session_history(
     *, coach: CoachProfile, engagement: Engagement
-) -> QuerySet[CoachingSession]:
+) -> QuerySet[WithAnnotations[CoachingSession, OwnNotes]]:
     """The engagement's sessions for its coach's page, with `own_notes`.
 
     Notes are private to the coach who logged the session (config/privacy.py):

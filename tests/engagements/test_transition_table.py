@@ -68,6 +68,7 @@ def test_an_allowed_transition_writes_status_version_stamp_and_audit(
     assert stored.status_reason == "why"
     assert AuditEvent.objects.count() == events + 1
     event = AuditEvent.objects.first()
+    assert event is not None and event.before is not None and event.after is not None
     assert (event.before["status"], event.after["status"]) == (source, target)
 
 
