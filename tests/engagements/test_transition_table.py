@@ -27,8 +27,8 @@ def _changes_for(engagement: Engagement, to: str) -> dict:
 
 
 def test_the_table_is_the_product_state_diagram() -> None:
-    # PRODUCT.md "Engagement states" plus the staff moves: release from
-    # any active state, hold from an active state, resume to in_progress or
+    # docs/architecture.md, "Engagement states": the diagram plus staff moves: release
+    # from any active state, hold from an active state, resume to in_progress or
     # coach_selected, cancel from anything not finished, complete early.
     expected = {
         ("invited", "coach_selected"),
