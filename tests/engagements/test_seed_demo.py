@@ -52,13 +52,30 @@ def test_seed_demo_builds_the_program_and_is_idempotent(client) -> None:  # noqa
         assert (image.format, image.size) == ("JPEG", (128, 128))
 
 
+def _loads() -> dict[int, tuple[int, int]]:
+    """Each coach's active engagements and capacity, counted here, not by the app."""
+    rows = CoachProfile.objects.annotate(
+        active=Count("engagements", filter=Q(engagements__status__in=ACTIVE_STATUSES))
+    ).values_list("pk", "active", "capacity")
+    return {pk: (active, capacity) for pk, active, capacity in rows}
+
+
+def _over_capacity() -> list[int]:
+    return [pk for pk, (active, capacity) in _loads().items() if active > capacity]
+
+
 def test_seeded_coaches_are_within_capacity() -> None:
     call_command("seed_demo", stdout=StringIO())
-    loads = CoachProfile.objects.annotate(
-        active=Count("engagements", filter=Q(engagements__status__in=ACTIVE_STATUSES))
-    ).values_list("active", "capacity")
-    assert all(active <= capacity for active, capacity in loads)
-    assert all(8 <= capacity <= 15 for _, capacity in loads)
+    loads = _loads()
+
+    assert len(loads) == 35
+    assert all(8 <= capacity <= 15 for _, capacity in loads.values())
+    assert sum(active for active, _ in loads.values()) > 0
+    assert _over_capacity() == []
+    # The check sees a breach: the busiest coach, one engagement over a lowered capacity.
+    busiest = max(loads, key=lambda pk: loads[pk][0])
+    CoachProfile.objects.filter(pk=busiest).update(capacity=loads[busiest][0] - 1)
+    assert _over_capacity() == [busiest]
 
 
 def test_seeded_sessions_go_through_the_session_service() -> None:
