@@ -81,7 +81,7 @@ class Program(models.Model):
     coaches = models.ManyToManyField(
         "coaches.CoachProfile", blank=True, related_name="programs", verbose_name="coach pool"
     )
-    # Nudge thresholds, in days (PRODUCT.md, "Nudges").
+    # Nudge thresholds, in days (docs/architecture.md, "Rules and where they live").
     no_coach_selected_days = models.PositiveSmallIntegerField(default=7)
     no_first_session_days = models.PositiveSmallIntegerField(default=14)
     stalled_days = models.PositiveSmallIntegerField(default=30)
@@ -115,7 +115,7 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-# The only map of allowed status changes (PRODUCT.md, "Engagement states").
+# The only map of allowed status changes (docs/architecture.md, "Engagement states").
 TRANSITIONS: dict[str, frozenset[str]] = {
     Status.INVITED: frozenset({Status.COACH_SELECTED, Status.CANCELLED}),
     Status.COACH_SELECTED: frozenset(

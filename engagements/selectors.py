@@ -113,6 +113,9 @@ def available_coaches(*, program: Program) -> QuerySet[WithAnnotations[CoachProf
 
 # --- The coach's engagements and sessions --------------------------------------
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 
 def coach_engagements(*, coach: CoachProfile, status: str = "") -> QuerySet[Engagement]:
     """The coach's engagements, active first, with their open flags counted in SQL."""
@@ -167,9 +170,13 @@ def participant_session_history(engagement: Engagement) -> QuerySet[CoachingSess
     )
 
 
+class OwnNotes(TypedDict):
+    own_notes: str
+
+
 def coach_session_history(
     *, coach: CoachProfile, engagement: Engagement
-) -> QuerySet[CoachingSession]:
+) -> QuerySet[WithAnnotations[CoachingSession, OwnNotes]]:
     """The engagement's sessions for its coach's page, with `own_notes`.
 
     Notes are private to the coach who logged the session (config/privacy.py):

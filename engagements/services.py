@@ -36,7 +36,7 @@ from engagements.selectors import open_pool_coaches, participant_current_engagem
 
 logger = logging.getLogger(__name__)
 
-# Statuses in which a coach may log a session (PRODUCT.md, "Engagement states").
+# Statuses in which a coach may log a session (docs/architecture.md, "Engagement states").
 LOGGABLE_STATUSES = (Status.COACH_SELECTED, Status.IN_PROGRESS)
 # A session number taken by a concurrent writer is retried this many times.
 SESSION_NUMBER_ATTEMPTS = 10

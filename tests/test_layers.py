@@ -54,7 +54,7 @@ def _imported_apps(path: Path) -> set[str]:
 
 
 def upward_imports() -> set[tuple[str, str]]:
-    found = set()
+    found: set[tuple[str, str]] = set()
     for rank, app in enumerate(LAYERS):
         for module, path in _modules(app):
             module = module.removesuffix(".__init__")

@@ -130,7 +130,9 @@ def test_the_wait_on_the_address_limit_is_never_wrong(
     for _ in range(5):
         request_code(participant.email)
     body = request_code(participant.email).content.decode()
-    minutes = int(re.search(r"in (\d+) minutes?\.", body).group(1))
+    wait = re.search(r"in (\d+) minutes?\.", body)
+    assert wait, body
+    minutes = int(wait.group(1))
     time_machine.shift(timedelta(minutes=minutes))
     assert request_code(participant.email).status_code == 302
 

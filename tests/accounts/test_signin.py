@@ -95,8 +95,13 @@ def test_code_email_shows_the_six_digit_code_in_its_text_not_its_subject(
 
 
 def test_codes_are_six_digits_from_the_csprng(monkeypatch) -> None:  # noqa: ANN001
-    calls = []
-    monkeypatch.setattr("accounts.models.secrets.randbelow", lambda n: calls.append(n) or 42)
+    calls: list[int] = []
+
+    def randbelow(n: int) -> int:
+        calls.append(n)
+        return 42
+
+    monkeypatch.setattr("accounts.models.secrets.randbelow", randbelow)
     assert new_code() == "000042"
     assert calls == [1_000_000]
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import FileResponse
 from django.test import Client
 from PIL import Image, PngImagePlugin
 
@@ -131,7 +132,7 @@ def test_a_jpeg_is_stored_anew_square_small_and_without_its_metadata(
 
     assert response.status_code == 302
     coach.refresh_from_db()
-    assert STORED_NAME.match(coach.photo.name)  # a new random name, not "me.jpg"
+    assert STORED_NAME.match(coach.photo.name or "")  # a new random name, not "me.jpg"
     stored = Path(coach.photo.path).read_bytes()
     assert stored != original
     with Image.open(io.BytesIO(stored)) as image:
@@ -159,6 +160,7 @@ def test_the_rotation_a_phone_records_is_applied_before_it_is_dropped(
     coach.refresh_from_db()
     with Image.open(coach.photo.path) as stored:
         top, bottom = stored.getpixel((64, 10)), stored.getpixel((64, 117))
+    assert isinstance(top, tuple) and isinstance(bottom, tuple)  # RGB, not one band
     assert top[0] > 200 and top[2] < 80  # red is now on top
     assert bottom[2] > 200 and bottom[0] < 80
 
@@ -171,7 +173,8 @@ def test_a_transparent_png_becomes_a_jpeg_on_white(
     coach.refresh_from_db()
     with Image.open(coach.photo.path) as stored:
         assert stored.format == "JPEG"
-        assert min(stored.getpixel((64, 64))) > 245
+        pixel = stored.getpixel((64, 64))
+        assert isinstance(pixel, tuple) and min(pixel) > 245
 
 
 # --- refused -----------------------------------------------------------------------
@@ -281,7 +284,7 @@ def test_a_photo_staff_upload_in_the_admin_is_stored_anew_too(
     assert refused.status_code == 200 and "web page code" in refused.content.decode()
     assert accepted.status_code == 302
     coach.refresh_from_db()
-    assert STORED_NAME.match(coach.photo.name)
+    assert STORED_NAME.match(coach.photo.name or "")
     assert b"Ada Lovelace" not in Path(coach.photo.path).read_bytes()
 
 
@@ -304,6 +307,7 @@ def test_the_directory_card_shows_the_photo_and_its_address_serves_it(
     response = client.get(src.group(1))
 
     assert response.status_code == 200
+    assert isinstance(response, FileResponse)
     assert response["Content-Type"] == "image/jpeg"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"

@@ -43,7 +43,7 @@ def test_coach_edits_own_profile_but_not_capacity(client, coach) -> None:  # noq
     assert coach.accepting_new is False
     assert coach.capacity == 10
     event = AuditEvent.objects.get(action="coach.profile_updated")
-    assert "headline" in event.after["changed"]
+    assert event.after is not None and "headline" in event.after["changed"]
 
 
 def test_coach_uploads_a_photo(client, coach, settings, tmp_path) -> None:  # noqa: ANN001

@@ -71,6 +71,7 @@ def test_a_view_asking_for_public_caching_is_overruled_for_a_signed_in_user() ->
     request = RequestFactory().get("/")
     middleware = SessionMiddleware(PrivatePagesNotStoredMiddleware(signed_in))
     response = middleware(request)
+    assert isinstance(response, HttpResponse)  # a synchronous stack
 
     assert "public" not in directives(response)
     assert {"private", "no-store"} <= directives(response)
@@ -84,6 +85,7 @@ def test_an_anonymous_answer_is_left_alone() -> None:
         return response
 
     response = SessionMiddleware(PrivatePagesNotStoredMiddleware(view))(RequestFactory().get("/"))
+    assert isinstance(response, HttpResponse)
 
     assert directives(response) == {"public", "max-age=600"}
 
@@ -100,7 +102,9 @@ def test_an_immutable_file_keeps_its_year_long_cache_and_its_404_does_not() -> N
 
     def run(status: int) -> HttpResponse:
         middleware = SessionMiddleware(PrivatePagesNotStoredMiddleware(lambda r: view(r, status)))
-        return middleware(RequestFactory().get("/"))
+        response = middleware(RequestFactory().get("/"))
+        assert isinstance(response, HttpResponse)
+        return response
 
     assert directives(run(200)) == {"private", "max-age=31536000", "immutable"}
     assert {"private", "no-store"} <= directives(run(404))

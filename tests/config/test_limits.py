@@ -27,12 +27,9 @@ class UnreadableBody:
 
 def post_declaring(client: Client, path: str, length: int, content_type: str) -> Any:
     """POST with a declared Content-Length and a body nobody may read."""
+    environ: dict[str, Any] = {"wsgi.input": UnreadableBody()}
     return client.generic(
-        "POST",
-        path,
-        CONTENT_LENGTH=str(length),
-        CONTENT_TYPE=content_type,
-        **{"wsgi.input": UnreadableBody()},
+        "POST", path, CONTENT_LENGTH=str(length), CONTENT_TYPE=content_type, **environ
     )
 
 

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bench.print_reports import page_count
-from engagements.models import Status
+from engagements.models import Program, Status
 from tests import factories
 from tests.e2e.browser import Journey
 
@@ -31,7 +31,7 @@ PRINT_STYLES_JS = """
 """
 
 
-def program_with_participants(n: int) -> object:
+def program_with_participants(n: int) -> Program:
     program = factories.ProgramFactory(name="Northwind Leadership 2026")
     coach = factories.CoachFactory(capacity=n)
     program.coaches.add(coach)

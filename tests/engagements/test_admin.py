@@ -213,6 +213,7 @@ def test_an_unknown_transition_or_engagement_is_a_404(staff_client) -> None:  # 
 
 def test_non_staff_cannot_reach_the_transition_view(client) -> None:  # noqa: ANN001
     engagement = engagement_in(Status.IN_PROGRESS)
+    assert engagement.coach is not None
     client.force_login(engagement.coach.user)
     url = reverse("admin:engagements_engagement_transition", args=[engagement.pk, "hold"])
     response = client.post(url)
@@ -225,6 +226,7 @@ def test_non_staff_cannot_reach_the_transition_view(client) -> None:  # noqa: AN
 
 def test_session_notes_never_appear_in_the_admin(staff_client) -> None:  # noqa: ANN001
     engagement = engagement_in(Status.IN_PROGRESS)
+    assert engagement.coach is not None
     session = services.session_log(
         engagement=engagement,
         coach=engagement.coach,

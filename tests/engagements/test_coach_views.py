@@ -382,6 +382,7 @@ def test_the_latest_session_can_be_corrected_and_the_change_is_audited_without_n
     )
     assert Engagement.objects.get(pk=engagement.pk).last_session_on == date(2026, 5, 13)
     event = AuditEvent.objects.get(action="session.corrected")
+    assert event.before is not None and event.after is not None
     assert event.before["held_on"] == "2026-05-12" and event.after["held_on"] == "2026-05-13"
     assert (event.before["duration_minutes"], event.after["duration_minutes"]) == (60, 90)
     assert event.after["notes_changed"] is True

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 def _counts() -> dict[str, int]:
     models = [User, CoachProfile, Program, Engagement, CoachingSession, AuditEvent]
-    return {m.__name__: m.objects.count() for m in models}
+    return {m.__name__: m._default_manager.count() for m in models}
 
 
 def test_seed_demo_builds_the_program_and_is_idempotent(client) -> None:  # noqa: ANN001
@@ -43,20 +43,39 @@ def test_seed_demo_builds_the_program_and_is_idempotent(client) -> None:  # noqa
     assert len(names) == 35 and "" not in names
     media = Path(settings.MEDIA_ROOT)
     assert {str(path.relative_to(media)) for path in media.rglob("*.jpg")} == names
-    photo = CoachProfile.objects.first().photo
+    a_coach = CoachProfile.objects.first()
+    assert a_coach is not None
+    photo = a_coach.photo
     response = client.get(photo.url)
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     with Image.open(photo.path) as image:
         assert (image.format, image.size) == ("JPEG", (128, 128))
 
 
+def _loads() -> dict[int, tuple[int, int]]:
+    """Each coach's active engagements and capacity, counted here, not by the app."""
+    rows = CoachProfile.objects.annotate(
+        active=Count("engagements", filter=Q(engagements__status__in=ACTIVE_STATUSES))
+    ).values_list("pk", "active", "capacity")
+    return {pk: (active, capacity) for pk, active, capacity in rows}
+
+
+def _over_capacity() -> list[int]:
+    return [pk for pk, (active, capacity) in _loads().items() if active > capacity]
+
+
 def test_seeded_coaches_are_within_capacity() -> None:
     call_command("seed_demo", stdout=StringIO())
-    loads = CoachProfile.objects.annotate(
-        active=Count("engagements", filter=Q(engagements__status__in=ACTIVE_STATUSES))
-    ).values_list("active", "capacity")
-    assert all(active <= capacity for active, capacity in loads)
-    assert all(8 <= capacity <= 15 for _, capacity in loads)
+    loads = _loads()
+
+    assert len(loads) == 35
+    assert all(8 <= capacity <= 15 for _, capacity in loads.values())
+    assert sum(active for active, _ in loads.values()) > 0
+    assert _over_capacity() == []
+    # The check sees a breach: the busiest coach, one engagement over a lowered capacity.
+    busiest = max(loads, key=lambda pk: loads[pk][0])
+    CoachProfile.objects.filter(pk=busiest).update(capacity=loads[busiest][0] - 1)
+    assert _over_capacity() == [busiest]
 
 
 def test_seeded_sessions_go_through_the_session_service() -> None:
@@ -112,7 +131,9 @@ def test_each_demo_account_signs_in_and_sees_its_state(mailoutbox, run_worker) -
         browser = Client()
         browser.post("/login/", {"email": email})
         run_worker()
-        code = re.search(r"\b(\d{6})\b", mailoutbox[-1].body).group(1)
+        sent = re.search(r"\b(\d{6})\b", mailoutbox[-1].body)
+        assert sent, label
+        code = sent.group(1)
         assert mailoutbox[-1].to == [email], label
         home = browser.post("/login/code/", {"code": code}, follow=True)
 
@@ -126,7 +147,8 @@ def test_each_demo_account_signs_in_and_sees_its_state(mailoutbox, run_worker) -
 
     in_progress = User.objects.get(email=accounts["participant, in progress: rate a session"])
     coach = User.objects.get(email=accounts["coach (of the participant in progress)"])
-    assert Engagement.objects.get(participant=in_progress).coach.user == coach
+    their_coach = Engagement.objects.get(participant=in_progress).coach
+    assert their_coach is not None and their_coach.user == coach
 
 
 def test_run_nudges_in_the_demo_prints_a_summary_and_each_email_is_one_line(

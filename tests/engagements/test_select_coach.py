@@ -45,7 +45,7 @@ def test_selecting_assigns_the_coach_records_history_and_audit_and_emails_both(
     assert history.coach == coach and history.released_at is None
     event = AuditEvent.objects.get(action="engagement.coach_selected")
     assert event.actor == engagement.participant
-    assert event.after["coach"] == str(coach.public_id)
+    assert event.after is not None and event.after["coach"] == str(coach.public_id)
     assert run_worker() == 2
     to_participant, to_coach = mailoutbox
     assert to_participant.to == [engagement.participant.email]

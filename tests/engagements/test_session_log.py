@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -17,8 +18,8 @@ from tests.factories import CoachFactory, ProgramFactory
 pytestmark = pytest.mark.django_db
 
 
-def _log(engagement: Engagement, *, days_ago: int = 1, **kwargs: object) -> CoachingSession:
-    values = {
+def _log(engagement: Engagement, *, days_ago: int = 1, **kwargs: Any) -> CoachingSession:
+    values: dict[str, Any] = {
         "engagement": engagement,
         "coach": engagement.coach,
         "held_on": timezone.localdate() - timedelta(days=days_ago),
@@ -53,7 +54,7 @@ def test_the_first_session_moves_coach_selected_to_in_progress() -> None:
     stored = Engagement.objects.get(pk=engagement.pk)
     assert stored.status == Status.IN_PROGRESS and stored.started_at is not None
     event = AuditEvent.objects.get(action="engagement.in_progress")
-    assert event.actor == engagement.coach.user
+    assert engagement.coach is not None and event.actor == engagement.coach.user
 
 
 def test_no_shows_use_up_the_allotment_and_the_last_one_completes_the_engagement() -> None:
@@ -84,7 +85,7 @@ def test_the_log_is_audited_without_the_notes() -> None:
     session = _log(engagement, notes="Secret: thinking of resigning")
     event = AuditEvent.objects.get(action="session.logged")
     assert event.object_id == str(session.public_id)
-    assert event.actor == engagement.coach.user
+    assert engagement.coach is not None and event.actor == engagement.coach.user
     assert event.after == {
         "engagement": str(engagement.public_id),
         "number": 1,

@@ -22,6 +22,7 @@ def test_selecting_a_coach_bumps_the_version_stamps_and_audits(staff) -> None:  
     event = AuditEvent.objects.get(action="engagement.coach_selected")
     assert event.actor == staff
     assert event.object_id == str(engagement.public_id)
+    assert event.before is not None and event.after is not None
     assert event.before["status"] == "invited"
     assert event.after["status"] == "coach_selected"
     assert event.after["coach"] == str(coach.public_id)

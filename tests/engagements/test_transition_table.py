@@ -27,8 +27,8 @@ def _changes_for(engagement: Engagement, to: str) -> dict:
 
 
 def test_the_table_is_the_product_state_diagram() -> None:
-    # PRODUCT.md "Engagement states" plus the staff moves: release from
-    # any active state, hold from an active state, resume to in_progress or
+    # docs/architecture.md, "Engagement states": the diagram plus staff moves: release
+    # from any active state, hold from an active state, resume to in_progress or
     # coach_selected, cancel from anything not finished, complete early.
     expected = {
         ("invited", "coach_selected"),
@@ -68,6 +68,7 @@ def test_an_allowed_transition_writes_status_version_stamp_and_audit(
     assert stored.status_reason == "why"
     assert AuditEvent.objects.count() == events + 1
     event = AuditEvent.objects.first()
+    assert event is not None and event.before is not None and event.after is not None
     assert (event.before["status"], event.after["status"]) == (source, target)
 
 

@@ -18,8 +18,12 @@ from django.db.migrations.executor import MigrationExecutor
 from feedback.models import ClosingSurvey, SessionRating
 from tests.factories import SessionFactory
 
-BEFORE = [("engagements", "0001_initial"), ("feedback", None)]
-AFTER = [("engagements", "0002_feedback_models_move_to_feedback"), ("feedback", "0001_initial")]
+ENGAGEMENTS_BEFORE = ("engagements", "0001_initial")
+BEFORE: list[tuple[str, str | None]] = [ENGAGEMENTS_BEFORE, ("feedback", None)]
+AFTER: list[tuple[str, str | None]] = [
+    ("engagements", "0002_feedback_models_move_to_feedback"),
+    ("feedback", "0001_initial"),
+]
 MOVED = ("sessionrating", "closingsurvey")
 
 
@@ -60,7 +64,7 @@ def test_the_move_keeps_every_row_and_carries_the_content_types_both_ways(
     permission = Permission.objects.get(codename="change_sessionrating")
 
     executor = migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE[0]).apps
+    old = executor.loader.project_state(ENGAGEMENTS_BEFORE).apps
     assert old.get_model("engagements", "SessionRating").objects.get().score == 4
     assert old.get_model("engagements", "ClosingSurvey").objects.get().recommend_score == 9
     # The same rows, now labelled engagements again: ids and permissions untouched.

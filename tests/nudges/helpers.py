@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from io import StringIO
+from typing import Any
 
 from django.core.management import call_command
 
@@ -31,7 +32,7 @@ def invited(program: Program, *, days_ago: int, at: time = time(12)) -> Engageme
     return engagement
 
 
-def selected(program: Program, *, days_ago: int, **kwargs: object) -> Engagement:
+def selected(program: Program, *, days_ago: int, **kwargs: Any) -> Engagement:
     engagement = engagement_with_coach(program=program, **kwargs)
     Engagement.objects.filter(pk=engagement.pk).update(
         invited_at=day(days_ago + 3), coach_selected_at=day(days_ago)
@@ -40,7 +41,7 @@ def selected(program: Program, *, days_ago: int, **kwargs: object) -> Engagement
 
 
 def in_progress(
-    program: Program, *, last_session_days_ago: int, sessions: int = 1, **kwargs: object
+    program: Program, *, last_session_days_ago: int, sessions: int = 1, **kwargs: Any
 ) -> Engagement:
     engagement = engagement_with_coach(program=program, **kwargs)
     engagement.transition_to("in_progress")

@@ -159,6 +159,7 @@ def test_failed_send_does_not_block_the_others_and_the_worker_retries_it(
     unlucky = selected(program, days_ago=20)
     unlucky.refresh_from_db()
     last = invited(program, days_ago=10)
+    assert unlucky.coach is not None
     coach_email = unlucky.coach.user.email
 
     with pytest.MonkeyPatch.context() as outage:

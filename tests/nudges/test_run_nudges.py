@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -105,7 +106,8 @@ def test_run_within_an_hour_of_the_last_success_does_nothing_and_says_so(
 
     assert "less than an hour ago; nothing done. Use --force" in output
     assert NudgeFlag.objects.filter(resolved_at__isnull=True).count() == 0
-    assert NudgeRun.objects.order_by("pk").last().outcome == NudgeRun.Outcome.SKIPPED
+    last_run = NudgeRun.objects.order_by("pk").last()
+    assert last_run is not None and last_run.outcome == NudgeRun.Outcome.SKIPPED
 
 
 def test_force_runs_within_the_hour_and_an_hour_later_the_guard_lets_a_run_through(
@@ -195,7 +197,7 @@ def test_failure_leaves_that_program_unchanged_applies_the_others_and_exits_non_
     stale_flag = NudgeFlag.objects.create(engagement=cleared, kind=FlagKind.NO_FIRST_SESSION)
     real_raise = services._raise_flags
 
-    def raise_but_fail_for_bad(**kwargs: object) -> list[tuple[int, str]]:
+    def raise_but_fail_for_bad(**kwargs: Any) -> list[tuple[int, str]]:
         if kwargs["program"] == bad:
             raise RuntimeError("database went away")
         return real_raise(**kwargs)

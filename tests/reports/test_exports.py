@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from django.core.signals import request_finished
 from django.db import close_old_connections, connection
+from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 from import_export import fields, resources, widgets
 
@@ -157,7 +158,10 @@ def test_a_download_cut_short_is_audited_as_incomplete(rf, report_data) -> None:
     # What OTPMiddleware sets for a session verified by an emailed code.
     request.user.is_verified = lambda: True
     response = views.export_engagements(request)
-    next(iter(response.streaming_content))  # the header only
+    assert isinstance(response, StreamingHttpResponse)
+    stream = response.streaming_content
+    assert isinstance(stream, Iterator)  # a synchronous stream
+    next(stream)  # the header only
     # The client went away and the server closes the response. Keep the test
     # transaction's connection open meanwhile, as Django's test client does.
     request_finished.disconnect(close_old_connections)
@@ -267,6 +271,8 @@ def test_admin_wiring_escapes_and_audits(rf, report_data) -> None:  # noqa: ANN0
     from django.contrib import admin
     from import_export.formats.base_formats import CSV
 
+    from reports.admin import EngagementExportAdmin
+
     engagement = report_data.engagements["A"]
     type(engagement.participant).objects.filter(pk=engagement.participant_id).update(
         full_name="+cmd"
@@ -274,9 +280,11 @@ def test_admin_wiring_escapes_and_audits(rf, report_data) -> None:  # noqa: ANN0
     request = rf.get("/admin/engagements/engagement/export/")
     request.user = report_data.staff
     model_admin = admin.site._registry[Engagement]
+    assert isinstance(model_admin, EngagementExportAdmin)
     text = model_admin.get_export_data(CSV(), request, Engagement.objects.order_by("pk"))
     assert "'+cmd" in text and ",+cmd" not in text
-    assert AuditEvent.objects.get(action="export.engagements").after["rows"] == 8
+    audited = AuditEvent.objects.get(action="export.engagements").after
+    assert audited is not None and audited["rows"] == 8
 
 
 @pytest.mark.parametrize(

@@ -96,7 +96,8 @@ def test_the_staff_print_keeps_its_lists(client, report_data) -> None:  # noqa: 
 
     assert "left out of the printed report" not in body
     assert re.search(r'<section class="report-section[^"]*" aria-labelledby="s-coaches">', body)
-    assert "no-print" not in re.search(r"<section [^>]*s-coaches[^>]*>", body).group(0)
+    section = re.search(r"<section [^>]*s-coaches[^>]*>", body)
+    assert section and "no-print" not in section.group(0)
 
 
 def test_figures_have_thousands_separators(client) -> None:  # noqa: ANN001

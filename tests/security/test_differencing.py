@@ -96,8 +96,8 @@ def replay(read: Callable[[], Reading], coach: CoachProfile, program: Program) -
 
 def shown_batches(readings: list[Reading]) -> list[int]:
     """The number of new answers behind each change of what the page shows."""
-    shown = [r for r in readings if r.answers is not None]
-    return [after.answers - before.answers for before, after in pairwise(shown) if after != before]
+    shown = [(r, r.answers) for r in readings if r.answers is not None]
+    return [now - then for (before, then), (after, now) in pairwise(shown) if after != before]
 
 
 # --- how the pages used to compute their figures (the control) ---------------------
