@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 
 from coaches.models import CoachProfile
-from engagements.models import ACTIVE_STATUSES, CoachingSession, Engagement
+from engagements.models import ACTIVE_STATUSES, CoachingSession, Engagement, held
+
+# The session form starts with the coach's usual duration: the one they logged
+# most often among their last USUAL_DURATION_SESSIONS sessions (the most recent
+# of equally frequent ones), or DEFAULT_DURATION before their first session.
+USUAL_DURATION_SESSIONS = 10
+DEFAULT_DURATION = 60
 
 
 def coach_engagements(*, coach: CoachProfile, status: str = "") -> QuerySet[Engagement]:
@@ -82,4 +89,45 @@ def coach_session_history(
             )
         )
         .order_by("number")
+    )
+
+
+def coach_usual_duration(*, coach: CoachProfile) -> int:
+    """The duration in minutes the coach's session form starts with, in one query.
+
+    The most frequent among the coach's last USUAL_DURATION_SESSIONS sessions,
+    across all their engagements; a tie goes to the most recently logged.
+    """
+    recent = list(
+        CoachingSession.objects.filter(coach=coach)
+        .order_by("-created_at", "-pk")
+        .values_list("duration_minutes", flat=True)[:USUAL_DURATION_SESSIONS]
+    )
+    if not recent:
+        return DEFAULT_DURATION
+    # max() keeps the first of equal counts, and `recent` is newest first.
+    return max(recent, key=recent.count)
+
+
+@dataclass(frozen=True)
+class SessionTally:
+    """An engagement's sessions as its participant reads them (engagements.models.held)."""
+
+    held: int
+    used: int
+    allotted: int
+
+    @property
+    def remaining(self) -> int:
+        """The allotment less every logged session, never below 0."""
+        return max(self.allotted - self.used, 0)
+
+
+def session_tally(engagement: Engagement) -> SessionTally:
+    """Held and used sessions of the engagement against its allotment, in one query."""
+    counts = engagement.sessions.aggregate(held=Count("pk", filter=held()), used=Count("pk"))
+    return SessionTally(
+        held=counts["held"],
+        used=counts["used"],
+        allotted=engagement.program.sessions_per_engagement,
     )
