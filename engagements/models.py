@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
-from django.db.models import F, Q, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -353,3 +353,25 @@ class CoachingSession(models.Model):
 
     def __str__(self) -> str:
         return f"Session {self.number} of {self.engagement}"
+
+
+# What a session counts as, everywhere (docs/architecture.md, "Rules and where
+# they live"): "held" means outcome held; every logged session, held or not,
+# uses up the allotment (a no-show or a late cancellation too).
+
+
+def held(prefix: str = "") -> Q:
+    """Sessions that count as held, at lookup path `prefix` (e.g. "sessions__")."""
+    return Q(**{f"{prefix}outcome": Outcome.HELD})
+
+
+def held_count(engagement: str = "pk") -> Coalesce:
+    """SQL: the held sessions of the engagement at OuterRef(`engagement`), 0 when none."""
+    counted = (
+        CoachingSession.objects.filter(held(), engagement=OuterRef(engagement))
+        .order_by()
+        .values("engagement")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))

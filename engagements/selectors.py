@@ -8,6 +8,7 @@ admin and the ops dashboard (docs/architecture.md, "Rules and where they live").
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import (
@@ -30,7 +31,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from coaches.models import CoachProfile
-from engagements.models import ACTIVE_STATUSES, CoachingSession, Engagement, Program
+from engagements.models import ACTIVE_STATUSES, CoachingSession, Engagement, Program, held
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -113,8 +114,11 @@ def available_coaches(*, program: Program) -> QuerySet[WithAnnotations[CoachProf
 
 # --- The coach's engagements and sessions --------------------------------------
 
-if TYPE_CHECKING:
-    from django_stubs_ext import WithAnnotations
+# The session form starts with the coach's usual duration: the one they logged
+# most often among their last USUAL_DURATION_SESSIONS sessions (the most recent
+# of equally frequent ones), or DEFAULT_DURATION before their first session.
+USUAL_DURATION_SESSIONS = 10
+DEFAULT_DURATION = 60
 
 
 def coach_engagements(*, coach: CoachProfile, status: str = "") -> QuerySet[Engagement]:
@@ -192,4 +196,45 @@ def coach_session_history(
             )
         )
         .order_by("number")
+    )
+
+
+def coach_usual_duration(*, coach: CoachProfile) -> int:
+    """The duration in minutes the coach's session form starts with, in one query.
+
+    The most frequent among the coach's last USUAL_DURATION_SESSIONS sessions,
+    across all their engagements; a tie goes to the most recently logged.
+    """
+    recent = list(
+        CoachingSession.objects.filter(coach=coach)
+        .order_by("-created_at", "-pk")
+        .values_list("duration_minutes", flat=True)[:USUAL_DURATION_SESSIONS]
+    )
+    if not recent:
+        return DEFAULT_DURATION
+    # max() keeps the first of equal counts, and `recent` is newest first.
+    return max(recent, key=recent.count)
+
+
+@dataclass(frozen=True)
+class SessionTally:
+    """An engagement's sessions as its participant reads them (engagements.models.held)."""
+
+    held: int
+    used: int
+    allotted: int
+
+    @property
+    def remaining(self) -> int:
+        """The allotment less every logged session, never below 0."""
+        return max(self.allotted - self.used, 0)
+
+
+def session_tally(engagement: Engagement) -> SessionTally:
+    """Held and used sessions of the engagement against its allotment, in one query."""
+    counts = engagement.sessions.aggregate(held=Count("pk", filter=held()), used=Count("pk"))
+    return SessionTally(
+        held=counts["held"],
+        used=counts["used"],
+        allotted=engagement.program.sessions_per_engagement,
     )

@@ -28,9 +28,11 @@ from engagements.selectors import (
     coach_engagements,
     coach_session_history,
     coach_session_or_404,
+    coach_usual_duration,
     participant_current_engagement,
     participant_pool_coach_or_404,
     participant_session_history,
+    session_tally,
 )
 from engagements.services import (
     LOGGABLE_STATUSES,
@@ -55,12 +57,9 @@ def _participant_home(request: HttpRequest, participant: User) -> HttpResponse:
     context: dict[str, object] = {"engagement": engagement}
     if engagement is not None and engagement.coach is not None:
         prefetch_related_objects([engagement.coach], "specialties", "languages")
-        allotment = engagement.program.sessions_per_engagement
         context.update(
             coach=engagement.coach,
-            sessions_held=engagement.sessions_logged,
-            sessions_allotted=allotment,
-            sessions_remaining=max(allotment - engagement.sessions_logged, 0),
+            tally=session_tally(engagement),
             sessions=participant_session_history(engagement),
         )
     return render(request, "engagements/participant_home.html", context)
@@ -156,11 +155,12 @@ def coach_engagement(request: AuthenticatedHttpRequest, public_id: uuid.UUID) ->
     """One engagement: participant, program, session history and the session log form."""
     coach = _coach(request)
     engagement = coach_engagement_or_404(coach=coach, public_id=public_id)
-    form = SessionForm(
-        request.POST if request.method == "POST" else None,
-        program=engagement.program,
-        today=_coach_today(coach),
-    )
+    today = _coach_today(coach)
+    if request.method == "POST":
+        form = SessionForm(request.POST, program=engagement.program, today=today)
+    else:
+        initial = {"held_on": today, "duration_minutes": coach_usual_duration(coach=coach)}
+        form = SessionForm(initial=initial, program=engagement.program, today=today)
     done, status = _submit_session_form(
         request,
         form,

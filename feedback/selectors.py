@@ -25,7 +25,7 @@ from django.utils import timezone
 from accounts.models import User
 from coaches.models import CoachProfile
 from config.errors import DomainError
-from engagements.models import CoachingSession, Engagement, Outcome, Program, Status
+from engagements.models import CoachingSession, Engagement, Program, Status, held
 from feedback.models import (
     RATING_CHANGE_WINDOW,
     ClosingSurvey,
@@ -67,7 +67,7 @@ def rateable_sessions(*, engagement: Engagement) -> QuerySet[CoachingSession]:
     rating_locked (the change window is over).
     """
     return (
-        engagement.sessions.filter(outcome=Outcome.HELD)
+        engagement.sessions.filter(held())
         .annotate(
             rating_score=F("rating__score"),
             rating_changeable_until=ExpressionWrapper(

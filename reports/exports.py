@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce
 from import_export import fields, resources, widgets
 
 from accounts.audit import audit_record
-from engagements.models import CoachingSession, Engagement, Outcome, Program, Status
+from engagements.models import CoachingSession, Engagement, Outcome, Program, Status, held_count
 from nudges.models import NudgeFlag
 
 if TYPE_CHECKING:
@@ -108,17 +108,6 @@ def _drain(buffer: io.StringIO) -> str:
     return text
 
 
-def _held_sessions() -> Subquery:
-    return Subquery(
-        CoachingSession.objects.filter(engagement=OuterRef("pk"), outcome=Outcome.HELD)
-        .order_by()
-        .values("engagement")
-        .annotate(n=Count("pk"))
-        .values("n"),
-        output_field=IntegerField(),
-    )
-
-
 def _open_flags() -> Subquery:
     return Subquery(
         NudgeFlag.objects.filter(engagement=OuterRef("pk"), resolved_at__isnull=True)
@@ -140,7 +129,7 @@ def with_export_counts(
 ) -> QuerySet[WithAnnotations[Engagement, ExportCounts]]:
     """Annotate held sessions and open flags as subqueries (no per-row queries)."""
     return queryset.annotate(
-        held_sessions=Coalesce(_held_sessions(), Value(0)),
+        held_sessions=held_count(),
         open_flag_count=Coalesce(_open_flags(), Value(0)),
     )
 

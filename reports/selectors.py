@@ -42,9 +42,10 @@ from engagements.models import (
     ACTIVE_STATUSES,
     CoachingSession,
     Engagement,
-    Outcome,
     Program,
     Status,
+    held,
+    held_count,
 )
 from feedback.models import ClosingSurvey, SessionRating
 from feedback.selectors import with_released_feedback
@@ -254,7 +255,7 @@ def _session_figures(program: Program) -> dict[str, Any]:
     return CoachingSession.objects.filter(engagement__program=program).aggregate(
         held=Count(
             "pk",
-            filter=Q(outcome=Outcome.HELD) & ~Q(engagement__status=Status.CANCELLED),
+            filter=held() & ~Q(engagement__status=Status.CANCELLED),
         ),
         rating_avg=Avg("rating__score"),
         rating_count=Count("rating"),
@@ -288,8 +289,8 @@ def _weeks(program: Program) -> list[WeekBar]:
     first, last = chart_weeks(program, timezone.localdate())
     counts = dict(
         CoachingSession.objects.filter(
+            held(),
             engagement__program=program,
-            outcome=Outcome.HELD,
             held_on__gte=first,
             held_on__lt=last + timedelta(weeks=1),
         )
@@ -397,17 +398,10 @@ def participant_progress(*, program: Program, search: str = "", page: int = 1) -
     engagements = Engagement.objects.filter(program=program)
     if search:
         engagements = engagements.filter(participant__full_name__icontains=search)
-    held = (
-        CoachingSession.objects.filter(engagement=OuterRef("pk"), outcome=Outcome.HELD)
-        .order_by()
-        .values("engagement")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     start = (page - 1) * PROGRESS_PAGE_SIZE
     rows = list(
         engagements.annotate(
-            held=Coalesce(Subquery(held), Value(0), output_field=IntegerField()),
+            held=held_count(),
             matching=Window(Count("pk")),
         )
         .order_by("participant__full_name", "pk")

@@ -342,10 +342,82 @@ def test_engagement_page_query_count_does_not_grow(
         for n in range(1, count + 1)
     )
     # session, user, coach profile, engagement with participant and program, sessions,
-    # and the sliding-expiry session save
-    with django_assert_num_queries(5 + SESSION_SAVE_QUERIES):
+    # the coach's usual duration, and the sliding-expiry session save
+    with django_assert_num_queries(6 + SESSION_SAVE_QUERIES):
         response = coach_client.get(_page(engagement))
     assert len(response.context["sessions"]) == count
+
+
+# --- The form's starting values ---------------------------------------------------
+
+
+def _starting_values(client, engagement: Engagement) -> tuple[str, str]:  # noqa: ANN001
+    form = client.get(_page(engagement)).context["form"]
+    body = form.as_div()
+    date_value = body.split('name="held_on"')[1].split('value="')[1].split('"')[0]
+    duration = body.split('name="duration_minutes"')[1].split('value="')[1].split('"')[0]
+    return date_value, duration
+
+
+def test_a_new_coachs_form_starts_with_today_and_an_hour(coach_client, coach) -> None:  # noqa: ANN001
+    engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
+    assert _starting_values(coach_client, engagement) == ("2026-05-14", "60")
+
+
+def test_the_form_starts_on_the_coachs_own_today(client) -> None:  # noqa: ANN001
+    # 12:00 UTC on 14 May is already 15 May on Kiritimati (UTC+14), still 14 May in Paris.
+    coach = CoachFactory(time_zone="Pacific/Kiritimati")
+    engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
+    client.force_login(coach.user)
+    assert _starting_values(client, engagement)[0] == "2026-05-15"
+
+
+def test_the_form_starts_with_the_duration_the_coach_logs_most_often(
+    coach_client, coach, time_machine
+) -> None:  # noqa: ANN001
+    other = engagement_in(Status.IN_PROGRESS, coach=coach)
+    engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
+    for number, minutes in enumerate([45, 90, 45, 30], start=1):
+        time_machine.move_to(NOW + timedelta(minutes=number), tick=False)
+        _log(other, coach_client, duration_minutes=str(minutes))
+    assert _starting_values(coach_client, engagement)[1] == "45"
+    # Another coach's habits do not count.
+    someone = engagement_in(Status.IN_PROGRESS)
+    CoachingSession.objects.create(
+        engagement=someone, coach=someone.coach, number=1, held_on=TODAY, duration_minutes=120
+    )
+    assert _starting_values(coach_client, engagement)[1] == "45"
+
+
+def test_a_tie_goes_to_the_duration_logged_last(coach_client, coach, time_machine) -> None:  # noqa: ANN001
+    other = engagement_in(Status.IN_PROGRESS, coach=coach)
+    engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
+    for number, minutes in enumerate([45, 90, 45, 90], start=1):
+        time_machine.move_to(NOW + timedelta(minutes=number), tick=False)
+        _log(other, coach_client, duration_minutes=str(minutes))
+    assert _starting_values(coach_client, engagement)[1] == "90"
+
+
+def test_only_the_last_ten_sessions_count(coach_client, coach, time_machine) -> None:  # noqa: ANN001
+    other = engagement_in(Status.IN_PROGRESS, coach=coach)
+    Engagement.objects.filter(pk=other.pk).update(
+        program=ProgramFactory(sessions_per_engagement=20)
+    )
+    other.refresh_from_db()
+    engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
+    for number, minutes in enumerate([60] * 8 + [45] * 6 + [90] * 4, start=1):
+        time_machine.move_to(NOW + timedelta(minutes=number), tick=False)
+        assert _log(other, coach_client, duration_minutes=str(minutes)).status_code == 302
+    # 60 is the most frequent of all, 45 of the last ten.
+    assert _starting_values(coach_client, engagement)[1] == "45"
+
+
+def test_a_bad_submission_keeps_what_the_coach_typed_not_the_defaults(coach_client, coach) -> None:  # noqa: ANN001
+    engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
+    response = _log(engagement, coach_client, held_on="2026-05-10", duration_minutes="14")
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert 'value="2026-05-10"' in body and 'value="14"' in body
 
 
 # --- Correcting the most recent session ------------------------------------------
