@@ -19,7 +19,11 @@ from django.shortcuts import render
 
 
 def body_limit(request: HttpRequest) -> int:
-    """The most this request's body may hold: uploads come only as multipart forms."""
+    """The most this request's body may hold: a path's own limit (REQUEST_BODY_LIMITS_BY_PATH,
+    by prefix), else uploads come only as multipart forms."""
+    for prefix, path_limit in settings.REQUEST_BODY_LIMITS_BY_PATH.items():
+        if request.path.startswith(prefix):
+            return int(path_limit)
     if request.content_type == "multipart/form-data":
         limit: int = settings.REQUEST_BODY_MAX_SIZE
     else:

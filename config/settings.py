@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "coaches",
     "engagements",
     "feedback",
+    "scheduling",
     "nudges",
     "reports",
 ]
@@ -180,6 +181,16 @@ HEALTHZ_QUEUE_MAX_AGE_SECONDS = env.int("HEALTHZ_QUEUE_MAX_AGE_SECONDS", default
 # An incoming X-Request-ID is kept only when our own proxy sets it (and
 # overwrites any a client sent); otherwise every request gets a fresh id.
 TRUST_REQUEST_ID_HEADER = env.bool("TRUST_REQUEST_ID_HEADER", default=False)
+
+# Booking webhooks (scheduling/hooks.py): deliveries per coach's endpoint, counted in
+# the shared cache; over it the answer is 429 and the provider retries later. A
+# program's busiest coach gets a few bookings an hour; 120 a minute only stops floods.
+BOOKING_HOOK_RATE = env.str("BOOKING_HOOK_RATE", default="120/m")
+# The largest webhook body taken (413 above it, before it is read): real
+# deliveries are a few KB.
+BOOKING_HOOK_MAX_BODY = 256 * 1024
+# Paths with a body limit of their own, by prefix (config/limits.py).
+REQUEST_BODY_LIMITS_BY_PATH = {"/hooks/": BOOKING_HOOK_MAX_BODY}
 
 # Sign-in limits (accounts/limits.py), counted in the shared cache. The flood
 # guard per client address is coarse on purpose: its default lets 1,000 people

@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("coaches.urls")),
     path("", include("nudges.urls")),
     path("", include("feedback.urls")),
+    path("", include("scheduling.urls")),
     path("", include("reports.urls")),
 ]

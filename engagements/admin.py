@@ -94,7 +94,7 @@ STAFF_TRANSITIONS = {
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "min_group_size", "sponsors_see_individual_progress"]
+    list_display = ["name", "time_zone", "min_group_size", "sponsors_see_individual_progress"]
     search_fields = ["name"]
     filter_horizontal = ["sponsors"]
 

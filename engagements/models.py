@@ -11,8 +11,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.audit import audit_record
+from coaches.models import validate_time_zone
 from config.errors import DomainError
 from config.privacy import SMALLEST_GROUP_SIZE
+
+
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
 
 
 class Organization(models.Model):
@@ -31,6 +36,13 @@ class Organization(models.Model):
             "and it changes only when this many new ones are in. "
             f"Empty: the site's setting. Never below {SMALLEST_GROUP_SIZE}."
         ),
+    )
+    # Participants see their booked sessions on this clock (scheduling/times.py).
+    time_zone = models.CharField(
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text="Participants see their booked sessions in this time zone, e.g. Europe/Paris.",
     )
     sponsors_see_individual_progress = models.BooleanField(
         default=False,

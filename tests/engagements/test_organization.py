@@ -15,7 +15,7 @@ ADD = "/admin/engagements/organization/add/"
 
 
 def _form(**overrides: str) -> dict[str, str]:
-    return {"name": "Fabrikam", "min_group_size": "", **overrides}
+    return {"name": "Fabrikam", "min_group_size": "", "time_zone": "Europe/Paris", **overrides}
 
 
 def test_a_new_organization_keeps_individual_progress_private_and_uses_the_setting(
@@ -69,3 +69,22 @@ def test_the_database_refuses_a_group_smaller_than_3() -> None:
     organization = OrganizationFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         Organization.objects.filter(pk=organization.pk).update(min_group_size=2)
+
+
+def test_an_organization_takes_the_sites_time_zone_unless_set(settings) -> None:  # noqa: ANN001
+    assert OrganizationFactory().time_zone == settings.TIME_ZONE
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "", "europe/paris "])
+def test_the_admin_refuses_a_time_zone_that_does_not_exist(
+    admin_client_verified, zone: str
+) -> None:  # noqa: ANN001
+    response = admin_client_verified.post(ADD, _form(time_zone=zone))
+    assert response.status_code == 200
+    assert "errornote" in response.content.decode()
+    assert not Organization.objects.filter(name="Fabrikam").exists()
+
+
+def test_the_admin_saves_a_time_zone(admin_client_verified) -> None:  # noqa: ANN001
+    assert admin_client_verified.post(ADD, _form(time_zone="Asia/Tokyo")).status_code == 302
+    assert Organization.objects.get(name="Fabrikam").time_zone == "Asia/Tokyo"

@@ -1,0 +1,13 @@
+from django.urls import re_path
+
+from scheduling import hooks
+
+app_name = "scheduling"
+
+# The coach's endpoint token, as scheduling.models.new_token makes it.
+ENDPOINT = r"(?P<token>[A-Za-z0-9_-]{16,64})"
+
+urlpatterns = [
+    re_path(rf"^hooks/calendly/{ENDPOINT}/$", hooks.calendly_hook, name="calendly_hook"),
+    re_path(rf"^hooks/calcom/{ENDPOINT}/$", hooks.calcom_hook, name="calcom_hook"),
+]
