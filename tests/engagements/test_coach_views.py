@@ -383,6 +383,7 @@ def test_the_form_starts_with_the_duration_the_coach_logs_most_often(
     assert _starting_values(coach_client, engagement)[1] == "45"
     # Another coach's habits do not count.
     someone = engagement_in(Status.IN_PROGRESS)
+    assert someone.coach is not None
     CoachingSession.objects.create(
         engagement=someone, coach=someone.coach, number=1, held_on=TODAY, duration_minutes=120
     )
