@@ -3,11 +3,15 @@ from __future__ import annotations
 import functools
 import uuid
 import zoneinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 @functools.cache
@@ -98,3 +102,18 @@ class CoachProfile(models.Model):
         if old and old != self.photo.name:
             storage = self.photo.storage
             transaction.on_commit(lambda: storage.delete(old))
+
+    def booking_link_for(self, person: User) -> str:
+        """The booking link filled in with the person's name and email (Calendly and
+        Cal.com both read `name` and `email`), so a booking matches their engagement
+        even if they type another address. The link's own parameters are kept."""
+        if not self.booking_url:
+            return ""
+        parts = urlsplit(self.booking_url)
+        query = [
+            (key, value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+            if key not in ("name", "email")
+        ]
+        query += [("name", person.full_name), ("email", person.email)]
+        return urlunsplit(parts._replace(query=urlencode(query)))

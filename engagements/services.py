@@ -157,7 +157,7 @@ def _email_selection(*, engagement: Engagement, coach: CoachProfile, participant
         "participant_name": participant.full_name,
         "coach_name": coach.user.full_name,
         "program_name": engagement.program.name,
-        "booking_url": coach.booking_url,
+        "booking_url": coach.booking_link_for(participant),
         "home_url": settings.SITE_URL + reverse("home"),
         "coach_url": settings.SITE_URL + reverse("coach_workspace"),
     }

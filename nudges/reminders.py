@@ -188,7 +188,7 @@ def _item(flag: NudgeFlag, recipient: Recipient) -> ReminderItem:
     elif flag.kind == FlagKind.NO_COACH_SELECTED:
         link = _absolute(reverse("accounts:login"))
     else:
-        link = engagement.coach.booking_url if engagement.coach else ""
+        link = engagement.coach.booking_link_for(engagement.participant) if engagement.coach else ""
     return ReminderItem(flag=flag, engagement=engagement, link=link)
 
 

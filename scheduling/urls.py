@@ -1,6 +1,6 @@
-from django.urls import re_path
+from django.urls import path, re_path
 
-from scheduling import hooks
+from scheduling import hooks, views
 
 app_name = "scheduling"
 
@@ -8,6 +8,7 @@ app_name = "scheduling"
 ENDPOINT = r"(?P<token>[A-Za-z0-9_-]{16,64})"
 
 urlpatterns = [
+    path("coach/profile/bookings/rotate/", views.endpoint_rotate, name="endpoint_rotate"),
     re_path(rf"^hooks/calendly/{ENDPOINT}/$", hooks.calendly_hook, name="calendly_hook"),
     re_path(rf"^hooks/calcom/{ENDPOINT}/$", hooks.calcom_hook, name="calcom_hook"),
 ]

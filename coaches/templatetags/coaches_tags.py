@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from django import template
 
+from accounts.models import User
+from coaches.models import CoachProfile
+
 register = template.Library()
 
 
@@ -13,3 +16,9 @@ def initials(name: str) -> str:
         return "?"
     letters = parts[0][0] + (parts[-1][0] if len(parts) > 1 else "")
     return letters.upper()
+
+
+@register.filter
+def booking_link_for(coach: CoachProfile, person: User) -> str:
+    """The coach's booking link with `person`'s name and email filled in."""
+    return coach.booking_link_for(person)

@@ -31,7 +31,8 @@ def test_participant_with_a_coach_sees_the_coach_booking_link_and_progress(clien
 
     body = client.get("/").content.decode()
 
-    assert f'<a class="button button-large" href="{coach.booking_url}"' in body
+    # The link carries the participant's name and email (coaches/models.py, booking_link_for).
+    assert f'<a class="button button-large" href="{coach.booking_url}?name=' in body
     assert "Book your session" in body
     assert coach.user.full_name in body and "Calm under pressure" in body
     assert _progress(body) == {
