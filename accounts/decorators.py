@@ -9,10 +9,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 
+from accounts.kept_posts import KEPT_NOTICE, kept_post_store
 from accounts.models import Role
 
 if TYPE_CHECKING:
@@ -36,12 +38,21 @@ def _verified(request: HttpRequest) -> bool:
     return bool(is_verified and is_verified())
 
 
-def role_required(*roles: str) -> Callable[[View], View]:
+def role_required(*roles: str, keep_post: bool = False) -> Callable[[View], View]:
+    """Admit only signed-in users of `roles`.
+
+    With `keep_post`, a form posted after the session expired is kept for its
+    author to get back after signing in (accounts/kept_posts.py); the view's
+    GET takes it with `kept_post_take`.
+    """
+
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             user = request.user
             if not user.is_authenticated:
+                if keep_post and request.method == "POST" and kept_post_store(request):
+                    messages.warning(request, KEPT_NOTICE)
                 return redirect_to_login(request.get_full_path())
             if user.role not in roles:
                 raise Http404

@@ -9,12 +9,13 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db.models import Max, prefetch_related_objects
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import AuthenticatedHttpRequest, role_required
+from accounts.kept_posts import RESTORED_NOTICE, KeptPostLost, kept_post_take
 from accounts.models import Role, User
 from coaches.directory import directory_page
 from coaches.forms import BadExclude, DirectoryFilterForm, parse_excludes
@@ -149,15 +150,16 @@ def coach_workspace(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
-@role_required(Role.COACH)
+@role_required(Role.COACH, keep_post=True)
 @require_http_methods(["GET", "POST"])
 def coach_engagement(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """One engagement: participant, program, session history and the session log form."""
     coach = _coach(request)
     engagement = coach_engagement_or_404(coach=coach, public_id=public_id)
     today = _coach_today(coach)
-    if request.method == "POST":
-        form = SessionForm(request.POST, program=engagement.program, today=today)
+    data = _posted_or_kept(request)
+    if data is not None:
+        form = SessionForm(data, program=engagement.program, today=today)
     else:
         initial = {"held_on": today, "duration_minutes": coach_usual_duration(coach=coach)}
         form = SessionForm(initial=initial, program=engagement.program, today=today)
@@ -186,7 +188,7 @@ def coach_engagement(request: AuthenticatedHttpRequest, public_id: uuid.UUID) ->
     return render(request, "engagements/coach_engagement.html", context, status=status)
 
 
-@role_required(Role.COACH)
+@role_required(Role.COACH, keep_post=True)
 @require_http_methods(["GET", "POST"])
 def coach_session_edit(
     request: AuthenticatedHttpRequest, public_id: uuid.UUID, session_id: uuid.UUID
@@ -206,7 +208,7 @@ def coach_session_edit(
         "notes": session.notes,
     }
     form = SessionForm(
-        request.POST if request.method == "POST" else None,
+        _posted_or_kept(request),
         initial=initial,
         program=engagement.program,
         today=_coach_today(coach),
@@ -222,6 +224,21 @@ def coach_session_edit(
         return done
     context = {"coach": coach, "engagement": engagement, "session": session, "form": form}
     return render(request, "engagements/coach_session_edit.html", context, status=status)
+
+
+def _posted_or_kept(request: HttpRequest) -> QueryDict | None:
+    """The form's data: this POST, or on a GET what the coach posted here while
+    signed out (their session had expired), shown again to check and submit."""
+    if request.method == "POST":
+        return request.POST
+    try:
+        kept = kept_post_take(request)
+    except KeptPostLost as error:
+        messages.error(request, error.message)
+        return None
+    if kept is not None:
+        messages.warning(request, RESTORED_NOTICE)
+    return kept
 
 
 def _submit_session_form(
