@@ -11,10 +11,23 @@ from typing import Any
 
 from django import template
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.urls import reverse
+from django.utils import timezone
 
 from coaches.models import CoachProfile
+from engagements.models import Engagement, Outcome
+from scheduling.selectors import (
+    UNMATCHED_PAGE_SIZE,
+    assignable_engagements,
+    coach_sessions_to_confirm,
+    coach_upcoming_sessions,
+    engagement_upcoming_sessions,
+    next_session,
+    unmatched_bookings,
+)
 from scheduling.services import booking_endpoint_of
+from scheduling.times import coach_time_zone, participant_time_zone
 
 register = template.Library()
 
@@ -33,3 +46,45 @@ def booking_endpoint_panel(context: template.Context, coach: CoachProfile) -> di
         "calendly_url": url("scheduling:calendly_hook"),
         "calcom_url": url("scheduling:calcom_hook"),
     }
+
+
+@register.inclusion_tag("scheduling/_next_session.html")
+def next_session_panel(engagement: Engagement) -> dict[str, Any]:
+    """The participant's next booked session, on their organization's clock (one query)."""
+    session = next_session(engagement=engagement, now=timezone.now())
+    if session is None or session.engagement is None:
+        return {"session": None}
+    return {"session": session, "time_zone": participant_time_zone(session.engagement)}
+
+
+@register.inclusion_tag("scheduling/_coach_sessions.html", takes_context=True)
+def coach_sessions_panel(context: template.Context, coach: CoachProfile) -> dict[str, Any]:
+    """Sessions to confirm, then upcoming ones, on the coach's clock (two queries)."""
+    now = timezone.now()
+    return {
+        "csrf_token": context.get("csrf_token"),
+        "to_confirm": coach_sessions_to_confirm(coach=coach, now=now),
+        "upcoming": coach_upcoming_sessions(coach=coach, now=now),
+        "time_zone": coach_time_zone(coach),
+        "outcomes": Outcome.choices,
+    }
+
+
+@register.inclusion_tag("scheduling/_engagement_sessions.html")
+def engagement_sessions_panel(engagement: Engagement) -> dict[str, Any]:
+    """Staff: the engagement's bookings that have not ended, on its organization's clock."""
+    return {
+        "sessions": engagement_upcoming_sessions(engagement=engagement, now=timezone.now()),
+        "time_zone": participant_time_zone(engagement),
+    }
+
+
+@register.inclusion_tag("scheduling/_unmatched.html", takes_context=True)
+def unmatched_bookings_panel(context: template.Context) -> dict[str, Any]:
+    """Staff: bookings that matched no engagement, with assign and dismiss (three queries)."""
+    request = context.get("request")
+    number = request.GET.get("bookings_page") if request is not None else None
+    page = Paginator(unmatched_bookings(), UNMATCHED_PAGE_SIZE).get_page(number)
+    choices = assignable_engagements({booking.coach_id for booking in page.object_list})
+    rows = [(booking, choices.get(booking.coach_id, [])) for booking in page.object_list]
+    return {"csrf_token": context.get("csrf_token"), "page": page, "rows": rows}

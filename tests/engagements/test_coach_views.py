@@ -108,8 +108,9 @@ def test_workspace_query_count_does_not_grow(
         engagement = engagement_in(Status.IN_PROGRESS, coach=coach, program=program)
         NudgeFlag.objects.create(engagement=engagement, kind=FlagKind.STALLED)
     # session, user, coach profile, engagements with their flags counted, the coach's
-    # released feedback (1; it was 2 live aggregates), and the sliding-expiry session save
-    with django_assert_num_queries(5 + SESSION_SAVE_QUERIES):
+    # released feedback (1; it was 2 live aggregates), the bookings to confirm and the
+    # upcoming ones (scheduling's panel, 2), and the sliding-expiry session save
+    with django_assert_num_queries(7 + SESSION_SAVE_QUERIES):
         response = coach_client.get("/coach/")
     assert len(response.context["engagements"]) == count
 

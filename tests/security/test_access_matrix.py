@@ -175,6 +175,27 @@ def _profile_form(w: World) -> dict[str, Any]:
     }
 
 
+def _booking(w: World) -> dict[str, Any]:
+    """A booking of the participant's engagement with the coach, tomorrow (not yet over)."""
+    from datetime import timedelta
+
+    from scheduling.models import ScheduledSession
+
+    booking = ScheduledSession.objects.filter(provider_booking_id="matrix").first()
+    if booking is None:
+        start = timezone.now() + timedelta(days=1)
+        booking = ScheduledSession.objects.create(
+            coach=w.engagement.coach,
+            engagement=w.engagement,
+            provider="calcom",
+            provider_booking_id="matrix",
+            attendee_email=w.participant.email,
+            starts_at=start,
+            ends_at=start + timedelta(hours=1),
+        )
+    return {"public_id": booking.public_id}
+
+
 def _admin_object(w: World) -> dict[str, Any]:
     return {"object_id": w.engagement.pk}
 
@@ -247,6 +268,40 @@ RULES: dict[str, Rule] = {
         # The engagement is still in progress: the survey is not open yet.
         post=only("participant", answer=409),
         post_data=lambda w: {"recommend_score": "9", "what_changed": "Everything"},
+    ),
+    # --- bookings (scheduling) ---
+    # The providers' webhooks: no sign-in, POST only; an unknown token is a 404 for anyone.
+    "scheduling:calendly_hook": Rule(
+        kwargs=lambda w: {"token": "x" * 32}, get=everyone(405), post=everyone(404)
+    ),
+    "scheduling:calcom_hook": Rule(
+        kwargs=lambda w: {"token": "x" * 32}, get=everyone(405), post=everyone(404)
+    ),
+    "scheduling:endpoint_rotate": Rule(
+        get=by_role(404, anonymous=LOGIN, coach=405, other_coach=405),
+        post=only("coach", "other_coach", answer=DONE),
+        writers=("coach", "other_coach"),
+    ),
+    # The booking has not ended: its coach is told so (back to the workspace), nothing
+    # is written; another coach's booking is a 404.
+    "scheduling:booking_confirm": Rule(
+        kwargs=_booking,
+        get=by_role(404, anonymous=LOGIN, coach=405, other_coach=405),
+        post=only("coach", answer=DONE),
+        post_data=lambda w: {"outcome": "held"},
+    ),
+    "scheduling:session_ics": Rule(kwargs=_booking, get=only("participant")),
+    # The booking is matched already: staff are told so and nothing changes.
+    "scheduling:booking_assign": Rule(
+        kwargs=_booking,
+        get=by_role(404, anonymous=LOGIN, staff=405),
+        post=only("staff", answer=DONE),
+        post_data=lambda w: {"engagement": str(w.engagement.public_id)},
+    ),
+    "scheduling:booking_dismiss": Rule(
+        kwargs=_booking,
+        get=by_role(404, anonymous=LOGIN, staff=405),
+        post=only("staff", answer=DONE),
     ),
     # --- sponsors ---
     "reports:sponsor_home": Rule(get=only("sponsor", "other_sponsor")),

@@ -1,0 +1,108 @@
+"""Reads of bookings for the pages, scoped to the person asking (a foreign id is a 404)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import User
+from coaches.models import CoachProfile
+from engagements.models import ACTIVE_STATUSES, Engagement
+from engagements.services import LOGGABLE_STATUSES
+from scheduling.models import LIVE_STATUSES, ScheduledSession
+
+# Panels list at most this many bookings; the coach's page is not a calendar.
+PANEL_SIZE = 20
+UNMATCHED_PAGE_SIZE = 20
+
+
+def _live() -> QuerySet[ScheduledSession]:
+    return ScheduledSession.objects.filter(status__in=LIVE_STATUSES, engagement__isnull=False)
+
+
+def next_session(*, engagement: Engagement, now: datetime) -> ScheduledSession | None:
+    """The engagement's next booked session that has not ended (one query)."""
+    return (
+        _live()
+        .filter(engagement=engagement, ends_at__gt=now)
+        .select_related("coach__user", "engagement__program__organization")
+        .order_by("starts_at")
+        .first()
+    )
+
+
+def coach_upcoming_sessions(*, coach: CoachProfile, now: datetime) -> list[ScheduledSession]:
+    """The coach's booked sessions not yet ended, across engagements, soonest first."""
+    return list(
+        _live()
+        .filter(coach=coach, engagement__coach=coach, ends_at__gt=now)
+        .select_related("engagement__participant", "engagement__program")
+        .order_by("starts_at")[:PANEL_SIZE]
+    )
+
+
+def coach_sessions_to_confirm(*, coach: CoachProfile, now: datetime) -> list[ScheduledSession]:
+    """Ended, unconfirmed bookings of the coach's engagements in which a session can be logged."""
+    return list(
+        _live()
+        .filter(
+            coach=coach,
+            engagement__coach=coach,
+            engagement__status__in=LOGGABLE_STATUSES,
+            confirmed_session__isnull=True,
+            ends_at__lte=now,
+        )
+        .select_related("engagement__participant", "engagement__program")
+        .order_by("starts_at")[:PANEL_SIZE]
+    )
+
+
+def coach_booking_or_404(*, coach: CoachProfile, public_id: uuid.UUID) -> ScheduledSession:
+    return get_object_or_404(ScheduledSession, coach=coach, public_id=public_id)
+
+
+def participant_booking_or_404(*, participant: User, public_id: uuid.UUID) -> ScheduledSession:
+    return get_object_or_404(
+        ScheduledSession.objects.select_related("coach__user", "engagement__program__organization"),
+        engagement__participant=participant,
+        status__in=LIVE_STATUSES,
+        public_id=public_id,
+    )
+
+
+def engagement_upcoming_sessions(
+    *, engagement: Engagement, now: datetime
+) -> list[ScheduledSession]:
+    """Every booking of the engagement that has not ended, cancelled ones included (staff)."""
+    return list(
+        ScheduledSession.objects.filter(engagement=engagement, ends_at__gt=now).order_by(
+            "starts_at"
+        )[:PANEL_SIZE]
+    )
+
+
+def unmatched_bookings() -> QuerySet[ScheduledSession]:
+    """Bookings no engagement took and staff have not dismissed, oldest first."""
+    return (
+        ScheduledSession.objects.filter(engagement__isnull=True, dismissed_at__isnull=True)
+        .select_related("coach__user")
+        .order_by("created_at", "pk")
+    )
+
+
+def assignable_engagements(coach_ids: set[int]) -> dict[int, list[Engagement]]:
+    """Each coach's active engagements, for the assign menus (one query)."""
+    by_coach: dict[int, list[Engagement]] = defaultdict(list)
+    engagements = (
+        Engagement.objects.filter(coach_id__in=coach_ids, status__in=ACTIVE_STATUSES)
+        .select_related("participant", "program")
+        .order_by("participant__full_name", "pk")
+    )
+    for engagement in engagements:
+        assert engagement.coach_id is not None  # noqa: S101 - the filter says so
+        by_coach[engagement.coach_id].append(engagement)
+    return by_coach
