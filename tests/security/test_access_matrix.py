@@ -184,6 +184,7 @@ def _booking(w: World) -> dict[str, Any]:
     booking = ScheduledSession.objects.filter(provider_booking_id="matrix").first()
     if booking is None:
         start = timezone.now() + timedelta(days=1)
+        assert w.engagement.coach is not None
         booking = ScheduledSession.objects.create(
             coach=w.engagement.coach,
             engagement=w.engagement,
