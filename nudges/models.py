@@ -10,6 +10,7 @@ class FlagKind(models.TextChoices):
     NO_FIRST_SESSION = "no_first_session", "No first session"
     STALLED = "stalled", "Stalled"
     BEHIND_SCHEDULE = "behind_schedule", "Behind schedule"
+    UNCONFIRMED_SESSION = "unconfirmed_session", "Booked session not confirmed"
 
 
 class NudgeFlag(models.Model):

@@ -183,7 +183,9 @@ def _item(flag: NudgeFlag, recipient: Recipient) -> ReminderItem:
     """The participant is sent to sign in (to choose a coach) or to the coach's
     booking page; the coach to the engagement's page, to log the session."""
     engagement = flag.engagement
-    if recipient == Recipient.COACH:
+    if recipient == Recipient.COACH and flag.kind == FlagKind.UNCONFIRMED_SESSION:
+        link = _absolute(reverse("coach_workspace"))  # where the one-click buttons are
+    elif recipient == Recipient.COACH:
         link = _absolute(reverse("coach_engagement", kwargs={"public_id": engagement.public_id}))
     elif flag.kind == FlagKind.NO_COACH_SELECTED:
         link = _absolute(reverse("accounts:login"))

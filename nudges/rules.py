@@ -15,11 +15,13 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from engagements.models import Program, Status
+from engagements.services import LOGGABLE_STATUSES
 from nudges.models import FlagKind
+from scheduling.models import LIVE_STATUSES, ScheduledSession
 
 
 class Recipient(StrEnum):
@@ -38,7 +40,12 @@ RECIPIENTS: Mapping[FlagKind, tuple[Recipient, ...]] = {
     FlagKind.NO_FIRST_SESSION: (Recipient.PARTICIPANT, Recipient.COACH),
     FlagKind.STALLED: (Recipient.PARTICIPANT, Recipient.COACH),
     FlagKind.BEHIND_SCHEDULE: (),
+    FlagKind.UNCONFIRMED_SESSION: (Recipient.COACH,),
 }
+
+# A booked session that ended more than this many calendar days ago and is still not
+# confirmed raises unconfirmed_session (the same for every program).
+UNCONFIRMED_SESSION_DAYS = 2
 
 # Invited engagements count as behind schedule: they have every session left, and
 # the dashboard should say how many people will not finish, whatever the reason.
@@ -64,18 +71,39 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
+def _booked(prefix: str, **lookups: Any) -> Exists:
+    """The engagement (reached through `prefix`) has a live booking matching `lookups`."""
+    return Exists(
+        ScheduledSession.objects.filter(
+            engagement=OuterRef(f"{prefix}pk"), status__in=LIVE_STATUSES, **lookups
+        )
+    )
+
+
 def flag_conditions(*, program: Program, today: date, prefix: str = "") -> dict[FlagKind, Q]:
-    """The four rules as conditions on an engagement (reached through `prefix`), by kind.
+    """The rules as conditions on an engagement (reached through `prefix`), by kind.
 
     Days are calendar days: with a threshold of 7, something dated 7 days before
     `today` does not raise and 8 days before does ("more than 7 days ago").
     behind_schedule holds when the program ends within its threshold (ends_on is at
     most N days after today, or already past) and sessions remain; the kind is
     left out altogether on days when it cannot hold for the program.
+    A session booked from today on is movement: no_first_session and stalled do
+    not hold while one is coming. unconfirmed_session holds while a booking of the
+    engagement's coach ended more than UNCONFIRMED_SESSION_DAYS ago unconfirmed, in
+    an engagement where a session can be logged.
     """
 
     def rule(**lookups: Any) -> Q:
         return Q(**{f"{prefix}{name}": value for name, value in lookups.items()})
+
+    coming = _booked(prefix, starts_at__gte=_day_start(today))
+    unconfirmed = _booked(
+        prefix,
+        coach=OuterRef(f"{prefix}coach"),
+        confirmed_session__isnull=True,
+        ends_at__lt=_day_start(today - timedelta(days=UNCONFIRMED_SESSION_DAYS)),
+    )
 
     conditions = {
         FlagKind.NO_COACH_SELECTED: rule(
@@ -86,11 +114,14 @@ def flag_conditions(*, program: Program, today: date, prefix: str = "") -> dict[
             status=Status.COACH_SELECTED,
             coach_selected_at__lt=_day_start(today - timedelta(days=program.no_first_session_days)),
             sessions_logged=0,
-        ),
+        )
+        & ~Q(coming),
         FlagKind.STALLED: rule(
             status=Status.IN_PROGRESS,
             last_session_on__lt=today - timedelta(days=program.stalled_days),
-        ),
+        )
+        & ~Q(coming),
+        FlagKind.UNCONFIRMED_SESSION: rule(status__in=LOGGABLE_STATUSES) & Q(unconfirmed),
     }
     if (program.ends_on - today).days <= program.behind_schedule_days:
         conditions[FlagKind.BEHIND_SCHEDULE] = rule(

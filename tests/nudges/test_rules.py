@@ -156,7 +156,27 @@ RAISES_ONLY = {
     FlagKind.BEHIND_SCHEDULE: lambda: in_progress(
         ProgramFactory(ends_on=TODAY + timedelta(days=5)), last_session_days_ago=2
     ),
+    FlagKind.UNCONFIRMED_SESSION: lambda: _with_unconfirmed_booking(
+        in_progress(ProgramFactory(), last_session_days_ago=2)
+    ),
 }
+
+
+def _with_unconfirmed_booking(engagement: Engagement) -> Engagement:
+    """A booking of the engagement that ended 4 days ago, not confirmed."""
+    from scheduling.models import ScheduledSession
+
+    assert engagement.coach is not None
+    ScheduledSession.objects.create(
+        coach=engagement.coach,
+        engagement=engagement,
+        provider="calcom",
+        provider_booking_id=f"uid-{engagement.pk}",
+        attendee_email=engagement.participant.email,
+        starts_at=NOW - timedelta(days=4),
+        ends_at=NOW - timedelta(days=4) + timedelta(hours=1),
+    )
+    return engagement
 
 
 def test_every_kind_states_who_is_reminded() -> None:
