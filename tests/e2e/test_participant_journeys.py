@@ -91,7 +91,7 @@ def test_participant_signs_in_from_the_invitation_and_chooses_a_coach_by_keyboar
     expect(page.get_by_role("status")).to_contain_text(f"{chosen} is your coach.")
     coach = CoachProfile.objects.get(user__full_name=chosen)
     booking = page.get_by_role("link", name="Book your session")
-    expect(booking).to_have_attribute("href", coach.booking_url)
+    expect(booking).to_have_attribute("href", coach.booking_link_for(participant))
     journey.check_page("participant-home-with-coach")
     journey.tab_to(booking)
     engagement.refresh_from_db()
