@@ -18,6 +18,7 @@ from feedback.selectors import (
 )
 from feedback.services import closing_survey_submit
 from tests.factories import UserFactory
+from tests.signin import SESSION_SAVE_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -187,3 +188,14 @@ def test_the_service_refuses_someone_elses_engagement(completed) -> None:  # noq
             participant=UserFactory(), engagement=completed, recommend_score=7, what_changed=""
         )
     assert not ClosingSurvey.objects.exists()
+
+
+def test_the_survey_page_costs_a_fixed_number_of_queries(
+    client, completed, django_assert_num_queries
+) -> None:  # noqa: ANN001
+    client.force_login(completed.participant)
+    client.get(url(completed))
+    # session, user, the engagement with its program, whether it is answered,
+    # then the sliding-expiry session save
+    with django_assert_num_queries(4 + SESSION_SAVE_QUERIES):
+        assert client.get(url(completed)).status_code == 200
