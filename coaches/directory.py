@@ -11,6 +11,7 @@ the number of queries does not depend on the pool's size.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import uuid
 from collections.abc import Sequence
@@ -34,32 +35,45 @@ def stable_shuffle(participant_id: uuid.UUID, coach_ids: Sequence[uuid.UUID]) ->
     return sorted(coach_ids, key=lambda coach_id: shuffle_key(participant_id, coach_id))
 
 
-def next_page(ordered: Sequence[uuid.UUID], exclude: Sequence[uuid.UUID]) -> list[uuid.UUID]:
-    """The next PAGE_SIZE ids after the last excluded one, skipping the excluded, wrapping.
+def page_start(
+    participant_id: uuid.UUID, ordered: Sequence[uuid.UUID], exclude: Sequence[uuid.UUID]
+) -> int:
+    """Where the next page starts in `ordered` (the participant's order): right after
+    the last coach of the page just seen (`exclude`), 0 when nothing was seen.
 
-    Excluded ids are the page just seen, in the order shown. When fewer than a
-    page of others remain, the page is filled up with the excluded ones, so a
-    small pool still shows three coaches.
+    The place is found by shuffle key, so it holds when a coach just seen has
+    since left the pool (filled up, stopped accepting). The list never wraps
+    around: past its end the page is empty and the directory offers to start again.
     """
-    if not ordered:
-        return []
-    start = 0
-    for coach_id in reversed(exclude):
-        if coach_id in ordered:
-            start = ordered.index(coach_id) + 1
-            break
-    rotated = [*ordered[start:], *ordered[:start]]
-    excluded = set(exclude)
-    page = [coach_id for coach_id in rotated if coach_id not in excluded][:PAGE_SIZE]
-    if len(page) < PAGE_SIZE:
-        page += [coach_id for coach_id in rotated if coach_id in excluded][: PAGE_SIZE - len(page)]
-    return page
+    if not exclude:
+        return 0
+    last_seen = max(shuffle_key(participant_id, coach_id) for coach_id in exclude)
+    keys = [shuffle_key(participant_id, coach_id) for coach_id in ordered]
+    return bisect.bisect_right(keys, last_seen)
 
 
 @dataclass(frozen=True)
 class DirectoryPage:
+    """Up to PAGE_SIZE cards, and where they are in the pool: "Coaches 4-6 of 32"."""
+
     coaches: list[CoachProfile]
     pool_size: int
+    # The 1-based place of the first card in the participant's order.
+    first: int
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.coaches) - 1
+
+    @property
+    def has_more(self) -> bool:
+        """Coaches after this page, for "Show me other coaches"."""
+        return self.last < self.pool_size
+
+    @property
+    def at_end(self) -> bool:
+        """The participant has paged to the end of a pool of more than one page."""
+        return not self.has_more and self.first != 1
 
 
 def directory_page(
@@ -68,9 +82,11 @@ def directory_page(
     pool: QuerySet[CoachProfile],
     exclude: Sequence[uuid.UUID] = (),
 ) -> DirectoryPage:
-    """Three cards from `pool` in the participant's order: two queries plus prefetches."""
+    """The page after the one just seen, in the participant's order: two queries plus prefetches."""
     ids = list(pool.order_by().values_list("public_id", flat=True))
-    page_ids = next_page(stable_shuffle(participant.public_id, ids), exclude)
+    ordered = stable_shuffle(participant.public_id, ids)
+    start = page_start(participant.public_id, ordered, exclude)
+    page_ids = ordered[start : start + PAGE_SIZE]
     cards = {
         coach.public_id: coach
         for coach in CoachProfile.objects.filter(public_id__in=page_ids)
@@ -80,4 +96,5 @@ def directory_page(
     return DirectoryPage(
         coaches=[cards[coach_id] for coach_id in page_ids if coach_id in cards],
         pool_size=len(ids),
+        first=start + 1,
     )

@@ -111,11 +111,13 @@ def _render_directory(
         params = form.active_params()
         context.update(
             form=form,
+            page=page,
             coaches=page.coaches,
             pool_size=page.pool_size,
             filtered=bool(params),
             others_url="?"
             + urlencode(params + [("exclude", str(c.public_id)) for c in page.coaches]),
+            start_url="?" + urlencode(params) if params else request.path,
         )
     return render(request, "coaches/directory.html", context, status=status)
 

@@ -72,6 +72,7 @@ def test_participant_signs_in_from_the_invitation_and_chooses_a_coach_by_keyboar
     page.wait_for_url("**/coaches/")
     first_three = card_names(journey)
     assert len(first_three) == 3
+    expect(page.get_by_role("heading", level=2, name="Coaches 1–3 of 7")).to_be_visible()
     journey.check_page("directory")
     journey.tab_to(page.get_by_role("link", name="Show me other coaches"))
     keyboard.press("Enter")
@@ -79,6 +80,7 @@ def test_participant_signs_in_from_the_invitation_and_chooses_a_coach_by_keyboar
     page.wait_for_url(re.compile(r"/coaches/\?exclude="))
     next_three = card_names(journey)
     assert len(next_three) == 3 and not set(next_three) & set(first_three)
+    expect(page.get_by_role("heading", level=2, name="Coaches 4–6 of 7")).to_be_visible()
     journey.check_page("directory-other-coaches")
     chosen = next_three[0]
     journey.tab_to(page.get_by_role("button", name=f"Choose {chosen}"))
@@ -89,7 +91,7 @@ def test_participant_signs_in_from_the_invitation_and_chooses_a_coach_by_keyboar
     expect(page.get_by_role("status")).to_contain_text(f"{chosen} is your coach.")
     coach = CoachProfile.objects.get(user__full_name=chosen)
     booking = page.get_by_role("link", name="Book your session")
-    expect(booking).to_have_attribute("href", coach.booking_url)
+    expect(booking).to_have_attribute("href", coach.booking_link_for(participant))
     journey.check_page("participant-home-with-coach")
     journey.tab_to(booking)
     engagement.refresh_from_db()

@@ -105,6 +105,18 @@ def test_participant_at_the_end_of_coaching_sees_history_rating_and_survey(
     expect(page.get_by_role("heading", level=1)).to_have_text("Closing survey")
     journey.check_page("closing-survey")
 
+    # The 0-10 scale is large buttons that are real radios: Tab in, arrows to choose.
+    zero = page.get_by_role("radio", name="0", exact=True)
+    box = page.locator("label.scale-button").first.bounding_box()
+    assert box is not None and box["width"] >= 44 and box["height"] >= 44
+    journey.tab_to(zero)
+    for _ in range(8):
+        page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("radio", name="8", exact=True)).to_be_checked()
+    page.get_by_label("What changed for you?").fill("I speak up in meetings.")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("status")).to_contain_text("Thank you for telling us")
+
 
 def test_coach_edits_the_profile_page(journey: Journey) -> None:
     coach = factories.CoachFactory(user__email="casey@example.com", user__full_name="Casey Coach")

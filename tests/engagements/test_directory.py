@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Role, User
-from coaches.directory import next_page
+from coaches.directory import page_start, stable_shuffle
 from coaches.models import CoachProfile
 from engagements.models import Program
 from tests import factories
@@ -95,21 +95,94 @@ def test_order_differs_between_participants(client, program) -> None:  # noqa: A
     assert len(pages) > 1
 
 
-def test_other_coaches_shows_the_next_three_and_wraps_around(client, program) -> None:  # noqa: ANN001
+def _position(response) -> str:  # noqa: ANN001
+    match = re.search(r'<h2 class="directory-position">([^<]*)</h2>', response.content.decode())
+    return match.group(1) if match else ""
+
+
+def test_other_coaches_says_where_you_are_and_stops_at_the_end(client, program) -> None:  # noqa: ANN001
     engagement = enrol(program)
     coaches = pool(program, 7)
     client.force_login(engagement.participant)
 
+    first = client.get(URL)
+    page1 = shown(first)
+    second = client.get(URL, {"exclude": page1})
+    page2 = shown(second)
+    third = client.get(URL, {"exclude": page2})
+    page3 = shown(third)
+
+    assert [_position(r) for r in (first, second, third)] == [
+        "Coaches 1–3 of 7",
+        "Coaches 4–6 of 7",
+        "Coach 7 of 7",
+    ]
+    assert len(page3) == 1, "the list does not wrap around to fill the last page"
+    assert set(page1) | set(page2) | set(page3) == {str(c.public_id) for c in coaches}
+    for response in (first, second):
+        assert "Show me other coaches" in response.content.decode()
+    end = third.content.decode()
+    assert "Show me other coaches" not in end
+    assert "That is the end of the list: you have seen all 7 coaches." in end
+    assert f'<a class="button button-secondary" href="{URL}">Start again</a>' in end
+    assert shown(client.get(URL)) == page1
+
+
+def test_past_the_end_the_page_offers_to_start_again(client, program) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    pool(program, 6)
+    client.force_login(engagement.participant)
     page1 = shown(client.get(URL))
     page2 = shown(client.get(URL, {"exclude": page1}))
-    page3 = shown(client.get(URL, {"exclude": page2}))
-    page4 = shown(client.get(URL, {"exclude": page3}))
 
-    assert not set(page1) & set(page2)
-    assert set(page1) | set(page2) | set(page3) == {str(c.public_id) for c in coaches}
-    # The seventh coach, then the pool starts again from the top.
-    assert page3[1:] == page1[:2]
-    assert page4 == [page1[2], *page2[:2]]
+    response = client.get(URL, {"exclude": page2})
+
+    assert response.status_code == 200 and shown(response) == []
+    body = response.content.decode()
+    assert "you have seen all 6 coaches" in body and "Start again" in body
+    assert "No coach with room" not in body
+
+
+def test_one_page_of_coaches_offers_neither_more_nor_start_again(client, program) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    pool(program, 2)
+    client.force_login(engagement.participant)
+
+    response = client.get(URL)
+
+    assert _position(response) == "Coaches 1–2 of 2"
+    body = response.content.decode()
+    assert "Show me other coaches" not in body and "Start again" not in body
+
+
+def test_the_next_page_follows_the_last_coach_seen_even_if_that_coach_filled_up(
+    client, program
+) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    pool(program, 7)
+    client.force_login(engagement.participant)
+    page1 = shown(client.get(URL))
+    page2 = shown(client.get(URL, {"exclude": page1}))
+    # The third coach shown takes no one new before the participant asks for more.
+    CoachProfile.objects.filter(public_id=page1[2]).update(accepting_new=False)
+
+    response = client.get(URL, {"exclude": page1})
+
+    assert shown(response) == page2
+    assert _position(response) == "Coaches 3–5 of 6"
+
+
+def test_start_again_keeps_the_filter(client, program) -> None:  # noqa: ANN001
+    engagement = enrol(program)
+    french = factories.LanguageFactory(code="fr", name="French")
+    for coach in pool(program, 4):
+        coach.languages.add(french)
+    client.force_login(engagement.participant)
+    page1 = shown(client.get(URL, {"language": "fr"}))
+
+    end = client.get(URL, {"language": "fr", "exclude": page1}).content.decode()
+
+    assert 'href="?language=fr">Start again</a>' in end
 
 
 def test_other_coaches_link_carries_the_three_shown(client, program) -> None:  # noqa: ANN001
@@ -123,24 +196,17 @@ def test_other_coaches_link_carries_the_three_shown(client, program) -> None:  #
     assert f'href="?{expected}"' in response.content.decode()
 
 
-def test_a_small_pool_shows_all_its_coaches_after_exclusion(client, program) -> None:  # noqa: ANN001
-    engagement = enrol(program)
-    pool(program, 4)
-    client.force_login(engagement.participant)
-
-    page1 = shown(client.get(URL))
-    page2 = shown(client.get(URL, {"exclude": page1}))
-
-    assert len(page2) == 3
-    assert page2[0] not in page1
-
-
-def test_next_page_ignores_excluded_ids_that_left_the_pool() -> None:
-    ordered = [uuid.uuid4() for _ in range(5)]
-    gone = uuid.uuid4()
-    assert next_page(ordered, [ordered[1], gone]) == [ordered[2], ordered[3], ordered[4]]
-    assert next_page(ordered, [gone]) == ordered[:3]
-    assert next_page([], [gone]) == []
+def test_page_start_follows_the_last_coach_seen_by_its_place_in_the_order() -> None:
+    participant = uuid.uuid4()
+    ids = [uuid.uuid4() for _ in range(6)]
+    ordered = stable_shuffle(participant, ids)
+    assert page_start(participant, ordered, []) == 0
+    assert page_start(participant, ordered, ordered[:3]) == 3
+    assert page_start(participant, ordered, [ordered[4], ordered[1]]) == 5
+    # A coach seen who has left the pool still marks the place.
+    remaining = [i for i in ordered if i != ordered[2]]
+    assert page_start(participant, remaining, ordered[:3]) == 2
+    assert page_start(participant, [], ordered[:3]) == 0
 
 
 @pytest.mark.parametrize(

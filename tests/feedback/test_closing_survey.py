@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.template.loader import render_to_string
 
 from accounts.models import AuditEvent, Role
 from engagements.models import Status
@@ -15,6 +18,7 @@ from feedback.selectors import (
 )
 from feedback.services import closing_survey_submit
 from tests.factories import UserFactory
+from tests.signin import SESSION_SAVE_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -74,12 +78,59 @@ def test_a_score_outside_0_to_10_is_refused(client, completed, score) -> None:  
     assert not ClosingSurvey.objects.exists()
 
 
-def test_an_overlong_answer_is_refused(client, completed) -> None:  # noqa: ANN001
+def test_an_overlong_answer_is_refused_with_the_limit_and_its_length(client, completed) -> None:  # noqa: ANN001
     client.force_login(completed.participant)
-    response = client.post(url(completed), {"recommend_score": "8", "what_changed": "x" * 4001})
+    pasted = "x" * 5000
+    response = client.post(url(completed), {"recommend_score": "8", "what_changed": pasted})
+    body = response.content.decode()
     assert response.status_code == 400
-    assert "Please keep it under 4000 characters." in response.content.decode()
+    assert "Keep it to at most 4000 characters: this answer has 5000. Nothing was saved." in body
     assert not ClosingSurvey.objects.exists()
+    # What was typed comes back whole to be shortened, and the score stays chosen.
+    assert f">\n{pasted}</textarea>" in body
+    assert re.search(r'<input type="radio" name="recommend_score" value="8"[^>]* checked', body)
+
+
+def test_the_limit_is_stated_on_the_page_and_in_the_field(client, completed) -> None:  # noqa: ANN001
+    client.force_login(completed.participant)
+    body = client.get(url(completed)).content.decode()
+    assert "Optional, at most 4000 characters." in body
+    assert re.search(r'<textarea name="what_changed"[^>]* maxlength="4000"', body)
+
+
+def test_a_line_break_counts_as_one_character_as_in_the_browser(client, completed) -> None:  # noqa: ANN001
+    client.force_login(completed.participant)
+    # 4000 characters as the browser counts them; sent with CRLF line breaks, 4099 bytes.
+    lines = ["y" * 39] * 100
+    typed = "\n".join(lines)[:3999] + "z"
+    assert len(typed) == 4000
+    response = client.post(
+        url(completed), {"recommend_score": "8", "what_changed": typed.replace("\n", "\r\n")}
+    )
+    assert response.status_code == 302
+    assert ClosingSurvey.objects.get().what_changed == typed
+
+
+def test_the_0_to_10_scale_is_large_labelled_radio_buttons_like_the_rating(
+    client, completed
+) -> None:  # noqa: ANN001
+    client.force_login(completed.participant)
+    body = client.get(url(completed)).content.decode()
+    scale = body.split('<div class="scale-buttons">')[1].split("</div>")[0]
+    options = re.findall(
+        r'<label class="button button-secondary scale-button" for="(id_recommend_score_\d+)">'
+        r'<input type="radio" name="recommend_score" value="(\d+)"'
+        r'[^>]* id="(id_recommend_score_\d+)"[^>]*>(\d+)</label>',
+        scale,
+    )
+    assert [(value, text) for _, value, _, text in options] == [(str(n), str(n)) for n in range(11)]
+    assert all(label_for == input_id for label_for, _, input_id, _ in options)
+    assert "<legend>How likely are you to recommend coaching to a colleague?</legend>" in body
+    rating = render_to_string(
+        "feedback/_rate_session.html",
+        {"session": {"public_id": completed.public_id, "number": 1, "rating_score": None}},
+    )
+    assert '<div class="scale-buttons">' in rating and "button scale-button" in rating
 
 
 def test_another_participant_gets_404(client, completed) -> None:  # noqa: ANN001
@@ -137,3 +188,14 @@ def test_the_service_refuses_someone_elses_engagement(completed) -> None:  # noq
             participant=UserFactory(), engagement=completed, recommend_score=7, what_changed=""
         )
     assert not ClosingSurvey.objects.exists()
+
+
+def test_the_survey_page_costs_a_fixed_number_of_queries(
+    client, completed, django_assert_num_queries
+) -> None:  # noqa: ANN001
+    client.force_login(completed.participant)
+    client.get(url(completed))
+    # session, user, the engagement with its program, whether it is answered,
+    # then the sliding-expiry session save
+    with django_assert_num_queries(4 + SESSION_SAVE_QUERIES):
+        assert client.get(url(completed)).status_code == 200
