@@ -4,6 +4,7 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from import_export.forms import ConfirmImportForm, ImportForm
 
 from engagements.models import Outcome, Program, Status
 
@@ -97,3 +98,32 @@ class ReasonForm(forms.Form):
     def __init__(self, *args: Any, required: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["reason"].required = required
+
+
+# --- The admin's import steps, with the program the rows join ---------------------
+
+
+class ParticipantImportForm(ImportForm):
+    """The admin's participant import step, with the program the participants join."""
+
+    program = forms.ModelChoiceField(queryset=Program.objects.select_related("organization"))
+
+
+class ParticipantConfirmImportForm(ConfirmImportForm):
+    program = forms.ModelChoiceField(queryset=Program.objects.all(), widget=forms.HiddenInput)
+
+
+class CoachImportForm(ImportForm):
+    """The admin's coach import step, with the program whose pool the coaches join."""
+
+    program = forms.ModelChoiceField(
+        queryset=Program.objects.select_related("organization"),
+        required=False,
+        help_text="Add every coach in the file to this program's pool.",
+    )
+
+
+class CoachConfirmImportForm(ConfirmImportForm):
+    program = forms.ModelChoiceField(
+        queryset=Program.objects.all(), required=False, widget=forms.HiddenInput
+    )

@@ -105,6 +105,22 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
+# --- Invitations ----------------------------------------------------------
+
+
+def invitation_send(*, engagement: Engagement, actor: User | None) -> None:
+    """Email the participant an invitation to sign in (queued in the caller's transaction)."""
+    participant = engagement.participant
+    send_email(
+        template="invitation",
+        recipient=participant,
+        context={"user": participant, "program": engagement.program},
+    )
+    audit_record(
+        action="invitation.sent", obj=engagement, actor=actor, after={"status": engagement.status}
+    )
+
+
 # --- Choosing a coach ------------------------------------------------------
 
 

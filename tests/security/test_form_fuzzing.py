@@ -548,7 +548,12 @@ def test_the_fuzzed_forms_cover_every_form_with_free_input() -> None:
     }
     # The import forms are django-import-export's file upload steps (fuzzed rows
     # are the import tests' business).
-    imports = {account_forms.ParticipantImportForm, account_forms.ParticipantConfirmImportForm}
+    imports = {
+        engagement_forms.ParticipantImportForm,
+        engagement_forms.ParticipantConfirmImportForm,
+        engagement_forms.CoachImportForm,
+        engagement_forms.CoachConfirmImportForm,
+    }
     declared = {
         value
         for module in (account_forms, coach_forms, engagement_forms, feedback_forms, report_forms)
