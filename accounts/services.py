@@ -254,12 +254,12 @@ def reminders_switch(*, user: User, enabled: bool) -> bool:
     return bool(changed)
 
 
-# Keyed by Role; looked up with User.role, a plain str.
+# URL names of each role's first page, keyed by Role (looked up with User.role, a str).
 ROLE_HOMES: dict[str, str] = {
-    Role.PARTICIPANT: "/",
-    Role.COACH: "/coach/",
-    Role.SPONSOR: "/sponsor/",
-    Role.STAFF: "/ops/",
+    Role.PARTICIPANT: "home",
+    Role.COACH: "coach_workspace",
+    Role.SPONSOR: "sponsor_home",
+    Role.STAFF: "ops_dashboard",
 }
 SESSION_SECONDS: dict[str, int] = {
     Role.PARTICIPANT: 30 * 24 * 60 * 60,

@@ -39,8 +39,14 @@ from accounts.redirects import safe_next
 from accounts.views import PENDING_TOKEN
 from coaches.forms import CoachProfileForm
 from coaches.models import CoachProfile
-from engagements.forms import MAX_MINUTES, MIN_MINUTES, SessionForm
-from engagements.models import CoachingSession, Engagement, Status
+from engagements.forms import SessionForm
+from engagements.models import (
+    MAX_SESSION_MINUTES,
+    MIN_SESSION_MINUTES,
+    CoachingSession,
+    Engagement,
+    Status,
+)
 from feedback.models import ClosingSurvey, ReleasedFeedback, SessionRating
 from reports.forms import MAX_PAGE
 from tests import factories
@@ -293,7 +299,7 @@ session_fields = {
         st.dates().map(date.isoformat),
     ),
     "duration_minutes": st.one_of(
-        fuzz, st.integers(MIN_MINUTES, MAX_MINUTES).map(str), st.integers().map(str)
+        fuzz, st.integers(MIN_SESSION_MINUTES, MAX_SESSION_MINUTES).map(str), st.integers().map(str)
     ),
     "outcome": st.one_of(fuzz, st.sampled_from(["held", "no_show", "late_cancel"])),
     "notes": fuzz,
