@@ -258,8 +258,8 @@ def reminders_switch(*, user: User, enabled: bool) -> bool:
 ROLE_HOMES: dict[str, str] = {
     Role.PARTICIPANT: "home",
     Role.COACH: "coach_workspace",
-    Role.SPONSOR: "sponsor_home",
-    Role.STAFF: "ops_dashboard",
+    Role.SPONSOR: "reports:sponsor_home",
+    Role.STAFF: "nudges:ops_dashboard",
 }
 SESSION_SECONDS: dict[str, int] = {
     Role.PARTICIPANT: 30 * 24 * 60 * 60,
