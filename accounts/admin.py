@@ -8,19 +8,14 @@ from django.http import HttpRequest
 from django.tasks.base import TaskResultStatus
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
-from import_export.admin import ImportMixin
-from import_export.formats.base_formats import CSV
 
 from accounts.admin_site import ReadOnlyAdminMixin
 from accounts.decorators import AuthenticatedHttpRequest
-from accounts.forms import ParticipantConfirmImportForm, ParticipantImportForm
-from accounts.models import AuditEvent, EmailCodeDevice, Role, User
-from accounts.resources import ParticipantImportResource
-from accounts.services import invitation_send, signin_unlock, user_deactivate
-from engagements.models import Engagement, Status
+from accounts.models import AuditEvent, EmailCodeDevice, User
+from accounts.services import signin_unlock, user_deactivate
 
 
-def _report(
+def report_action(
     modeladmin: admin.ModelAdmin, request: HttpRequest, done: int, verb: str, refused: int, why: str
 ) -> None:
     level = messages.SUCCESS if not refused else messages.WARNING
@@ -31,7 +26,9 @@ def _report(
 
 
 @admin.register(User)
-class UserAdmin(ImportMixin, admin.ModelAdmin):
+class UserAdmin(admin.ModelAdmin):
+    # "Import participants" and "Resend invitation" are added by engagements/admin.py
+    # (docs/architecture.md, "A higher app may extend a lower app's admin").
     list_display = ["full_name", "email", "role", "is_active", "date_joined"]
     list_filter = ["role", "is_active", "reminders_enabled"]
     search_fields = ["full_name", "email"]
@@ -48,34 +45,7 @@ class UserAdmin(ImportMixin, admin.ModelAdmin):
         "last_login",
     ]
     ordering = ["full_name"]
-    actions = ["resend_invitation", "unlock_sign_in", "deactivate"]
-
-    # "Import participants": CSV into one program, all rows or none.
-    resource_classes = [ParticipantImportResource]
-    import_formats = [CSV]
-    import_form_class = ParticipantImportForm
-    confirm_form_class = ParticipantConfirmImportForm
-
-    def get_import_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
-        form = kwargs.get("form")
-        cleaned = getattr(form, "cleaned_data", {}) if form is not None else {}
-        return {"program": cleaned.get("program"), "actor": request.user}
-
-    def get_confirm_form_initial(self, request: HttpRequest, import_form: Any) -> dict[str, Any]:
-        initial = super().get_confirm_form_initial(request, import_form)
-        if import_form is not None:
-            initial["program"] = import_form.cleaned_data["program"].pk
-        return initial
-
-    def get_import_data_kwargs(self, **kwargs: Any) -> dict[str, Any]:
-        kwargs = super().get_import_data_kwargs(**kwargs)
-        kwargs.pop("request", None)
-        kwargs["rollback_on_validation_errors"] = True
-        return kwargs
-
-    def add_success_message(self, result: Any, request: HttpRequest) -> None:
-        invited = sum(1 for row in result.rows if row.import_type in ("new", "update"))
-        messages.success(request, f"Invited {invited} participant(s); invitation emails sent.")
+    actions = ["unlock_sign_in", "deactivate"]
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         """Deactivating through the form goes through the same service as the action."""
@@ -87,21 +57,6 @@ class UserAdmin(ImportMixin, admin.ModelAdmin):
             return
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Resend invitation")
-    def resend_invitation(
-        self, request: AuthenticatedHttpRequest, queryset: QuerySet[User]
-    ) -> None:
-        engagements = Engagement.objects.filter(
-            participant__in=queryset.filter(role=Role.PARTICIPANT, is_active=True),
-            status=Status.INVITED,
-        ).select_related("participant", "program")
-        sent_to = set()
-        for engagement in engagements:
-            invitation_send(engagement=engagement, actor=request.user)
-            sent_to.add(engagement.participant_id)
-        refused = queryset.exclude(pk__in=sent_to).count()
-        _report(self, request, len(sent_to), "invitation(s) resent", refused, "no open invitation")
-
     @admin.action(description="Unlock sign-in (reset code-request limits)")
     def unlock_sign_in(self, request: AuthenticatedHttpRequest, queryset: QuerySet[User]) -> None:
         done = refused = 0
@@ -110,7 +65,7 @@ class UserAdmin(ImportMixin, admin.ModelAdmin):
                 done += 1
             else:
                 refused += 1
-        _report(self, request, done, "account(s) unlocked", refused, "deactivated")
+        report_action(self, request, done, "account(s) unlocked", refused, "deactivated")
 
     @admin.action(description="Deactivate (signs them out everywhere)")
     def deactivate(self, request: AuthenticatedHttpRequest, queryset: QuerySet[User]) -> None:
@@ -122,7 +77,7 @@ class UserAdmin(ImportMixin, admin.ModelAdmin):
                 done += 1
             else:
                 refused += 1
-        _report(
+        report_action(
             self, request, done, "account(s) deactivated", refused, "already inactive, or yourself"
         )
 

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
 from django import forms
-from import_export.forms import ConfirmImportForm, ImportForm
 
 from accounts.models import CODE_DIGITS, normalize_email
-from engagements.models import Program
 
 
 class EmailForm(forms.Form):
@@ -50,13 +48,3 @@ class CodeForm(forms.Form):
         if len(code) != CODE_DIGITS or not code.isascii() or not code.isdigit():
             raise forms.ValidationError(f"The code is {CODE_DIGITS} digits, such as 123456.")
         return code
-
-
-class ParticipantImportForm(ImportForm):
-    """The admin's import step, with the program the participants join."""
-
-    program = forms.ModelChoiceField(queryset=Program.objects.select_related("organization"))
-
-
-class ParticipantConfirmImportForm(ConfirmImportForm):
-    program = forms.ModelChoiceField(queryset=Program.objects.all(), widget=forms.HiddenInput)

@@ -7,14 +7,13 @@ a rule. Nothing here logs or audits an email address or a code.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from accounts.emails import build_email, email_send_now, send_email
+from accounts.emails import build_email, email_send_now
 from accounts.limits import address_limits_reset, wait_in_words
 from accounts.models import (
     CODE_VALIDITY,
@@ -28,9 +27,6 @@ from accounts.models import (
     normalize_email,
 )
 from config.errors import DomainError
-
-if TYPE_CHECKING:
-    from engagements.models import Engagement
 
 # Pending sign-ins are kept a day after they expire, then removed by the worker.
 SIGNIN_REQUEST_RETENTION = timedelta(days=1)
@@ -258,25 +254,12 @@ def reminders_switch(*, user: User, enabled: bool) -> bool:
     return bool(changed)
 
 
-def invitation_send(*, engagement: Engagement, actor: User | None) -> None:
-    """Email the participant an invitation to sign in (after the transaction commits)."""
-    participant = engagement.participant
-    send_email(
-        template="invitation",
-        recipient=participant,
-        context={"user": participant, "program": engagement.program},
-    )
-    audit_record(
-        action="invitation.sent", obj=engagement, actor=actor, after={"status": engagement.status}
-    )
-
-
-# Keyed by Role; looked up with User.role, a plain str.
+# URL names of each role's first page, keyed by Role (looked up with User.role, a str).
 ROLE_HOMES: dict[str, str] = {
-    Role.PARTICIPANT: "/",
-    Role.COACH: "/coach/",
-    Role.SPONSOR: "/sponsor/",
-    Role.STAFF: "/ops/",
+    Role.PARTICIPANT: "home",
+    Role.COACH: "coach_workspace",
+    Role.SPONSOR: "reports:sponsor_home",
+    Role.STAFF: "nudges:ops_dashboard",
 }
 SESSION_SECONDS: dict[str, int] = {
     Role.PARTICIPANT: 30 * 24 * 60 * 60,

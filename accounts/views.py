@@ -8,6 +8,7 @@ import django_otp
 from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
@@ -127,7 +128,7 @@ def _complete_sign_in(request: HttpRequest, device: django_otp.models.Device) ->
     request.session.set_expiry(SESSION_SECONDS[user.role])
     for key in (PENDING_TOKEN, PENDING_EMAIL, PENDING_NEXT, PREVIOUS_TOKEN, PREVIOUS_SAME_ADDRESS):
         request.session.pop(key, None)
-    return HttpResponseRedirect(next_url or ROLE_HOMES[user.role])
+    return HttpResponseRedirect(next_url or reverse(ROLE_HOMES[user.role]))
 
 
 @require_POST

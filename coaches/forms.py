@@ -124,6 +124,8 @@ class CoachProfileForm(forms.ModelForm):
             "booking_url": "Booking link",
             "accepting_new": "I am accepting new participants",
         }
+        # The https rule is the model field's validator (coaches/models.py,
+        # validate_https), which this form runs, as the admin and the import do.
         help_texts = {
             "headline": "One line participants see on your card.",
             "booking_url": "The https address of your own scheduling page.",
@@ -133,11 +135,3 @@ class CoachProfileForm(forms.ModelForm):
             "languages": forms.CheckboxSelectMultiple,
             "booking_url": forms.URLInput(attrs={"placeholder": "https://"}),
         }
-
-    def clean_booking_url(self) -> str:
-        url: str = self.cleaned_data["booking_url"].strip()
-        if url and not url.lower().startswith("https://"):
-            raise ValidationError(
-                "Use a secure link that starts with https:// so participants can book safely."
-            )
-        return url

@@ -27,7 +27,9 @@ def validate_time_zone(value: str) -> None:
 
 def validate_https(value: str) -> None:
     if not value.lower().startswith("https://"):
-        raise ValidationError("The booking link must start with https://.")
+        raise ValidationError(
+            "The booking link must start with https://, so participants can book safely."
+        )
 
 
 class Specialty(models.Model):

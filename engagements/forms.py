@@ -4,11 +4,15 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from import_export.forms import ConfirmImportForm, ImportForm
 
-from engagements.models import Outcome, Program, Status
-
-MIN_MINUTES = 15
-MAX_MINUTES = 240
+from engagements.models import (
+    MAX_SESSION_MINUTES,
+    MIN_SESSION_MINUTES,
+    Outcome,
+    Program,
+    Status,
+)
 
 
 class SessionForm(forms.Form):
@@ -28,14 +32,14 @@ class SessionForm(forms.Form):
     )
     duration_minutes = forms.IntegerField(
         label="Duration (minutes)",
-        min_value=MIN_MINUTES,
-        max_value=MAX_MINUTES,
-        help_text=f"Between {MIN_MINUTES} and {MAX_MINUTES} minutes.",
+        min_value=MIN_SESSION_MINUTES,
+        max_value=MAX_SESSION_MINUTES,
+        help_text=f"Between {MIN_SESSION_MINUTES} and {MAX_SESSION_MINUTES} minutes.",
         error_messages={
             "required": "Enter how long the session lasted, in minutes.",
             "invalid": "Enter the duration as a whole number of minutes.",
-            "min_value": f"A session lasts at least {MIN_MINUTES} minutes.",
-            "max_value": f"A session lasts at most {MAX_MINUTES} minutes (four hours).",
+            "min_value": f"A session lasts at least {MIN_SESSION_MINUTES} minutes.",
+            "max_value": f"A session lasts at most {MAX_SESSION_MINUTES} minutes (four hours).",
         },
     )
     outcome = forms.ChoiceField(
@@ -97,3 +101,32 @@ class ReasonForm(forms.Form):
     def __init__(self, *args: Any, required: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["reason"].required = required
+
+
+# --- The admin's import steps, with the program the rows join ---------------------
+
+
+class ParticipantImportForm(ImportForm):
+    """The admin's participant import step, with the program the participants join."""
+
+    program = forms.ModelChoiceField(queryset=Program.objects.select_related("organization"))
+
+
+class ParticipantConfirmImportForm(ConfirmImportForm):
+    program = forms.ModelChoiceField(queryset=Program.objects.all(), widget=forms.HiddenInput)
+
+
+class CoachImportForm(ImportForm):
+    """The admin's coach import step, with the program whose pool the coaches join."""
+
+    program = forms.ModelChoiceField(
+        queryset=Program.objects.select_related("organization"),
+        required=False,
+        help_text="Add every coach in the file to this program's pool.",
+    )
+
+
+class CoachConfirmImportForm(ConfirmImportForm):
+    program = forms.ModelChoiceField(
+        queryset=Program.objects.all(), required=False, widget=forms.HiddenInput
+    )

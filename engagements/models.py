@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.audit import audit_record
+from accounts.models import User
 from coaches.models import validate_time_zone
 from config.errors import DomainError
 from config.privacy import SMALLEST_GROUP_SIZE
@@ -247,7 +248,7 @@ class Engagement(models.Model):
         self,
         to: str,
         *,
-        actor: Any = None,
+        actor: User | None = None,
         reason: str = "",
         changes: dict[str, Any] | None = None,
         action: str | None = None,
@@ -325,6 +326,11 @@ class EngagementCoach(models.Model):
         return f"{self.coach} for {self.engagement}"
 
 
+# How long a session may last, in minutes: the log form and the database check.
+MIN_SESSION_MINUTES = 15
+MAX_SESSION_MINUTES = 240
+
+
 class Outcome(models.TextChoices):
     HELD = "held", "Held"
     NO_SHOW = "no_show", "No-show"
@@ -355,8 +361,11 @@ class CoachingSession(models.Model):
             ),
             models.CheckConstraint(condition=Q(number__gte=1), name="session_number_positive"),
             models.CheckConstraint(
-                condition=Q(duration_minutes__gte=1, duration_minutes__lte=480),
-                name="session_duration_1_to_480",
+                condition=Q(
+                    duration_minutes__gte=MIN_SESSION_MINUTES,
+                    duration_minutes__lte=MAX_SESSION_MINUTES,
+                ),
+                name="session_duration_within_limits",
             ),
             models.CheckConstraint(
                 condition=Q(outcome__in=Outcome.values), name="session_outcome_valid"

@@ -9,12 +9,11 @@ locked, so its compare-and-set cannot go stale underneath them.
 
 from __future__ import annotations
 
-import logging
 from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Max, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
@@ -34,12 +33,8 @@ from engagements.models import (
 )
 from engagements.selectors import open_pool_coaches, participant_current_engagement
 
-logger = logging.getLogger(__name__)
-
 # Statuses in which a coach may log a session (docs/architecture.md, "Engagement states").
 LOGGABLE_STATUSES = (Status.COACH_SELECTED, Status.IN_PROGRESS)
-# A session number taken by a concurrent writer is retried this many times.
-SESSION_NUMBER_ATTEMPTS = 10
 CORRECTION_WINDOW = timedelta(days=7)
 
 
@@ -54,15 +49,12 @@ class SessionNotAllowed(DomainError):
     message = "A session cannot be logged on this engagement."
 
 
-class SessionNumberBusy(DomainError):
-    code = "session_number_busy"
-    message = "Too many sessions were being logged at once. Please submit the form again."
-    http_status = 503
-
-
 class CorrectionNotAllowed(DomainError):
     code = "correction_not_allowed"
-    message = "Only the most recent session can be corrected, by its coach, for 7 days."
+    message = (
+        "Only the most recent session can be corrected, by its coach, "
+        f"for {CORRECTION_WINDOW.days} days."
+    )
 
 
 class NotEnrolled(DomainError):
@@ -103,6 +95,22 @@ def _require_reason(reason: str) -> str:
     if not reason:
         raise ReasonRequired()
     return reason
+
+
+# --- Invitations ----------------------------------------------------------
+
+
+def invitation_send(*, engagement: Engagement, actor: User | None) -> None:
+    """Email the participant an invitation to sign in (queued in the caller's transaction)."""
+    participant = engagement.participant
+    send_email(
+        template="invitation",
+        recipient=participant,
+        context={"user": participant, "program": engagement.program},
+    )
+    audit_record(
+        action="invitation.sent", obj=engagement, actor=actor, after={"status": engagement.status}
+    )
 
 
 # --- Choosing a coach ------------------------------------------------------
@@ -307,24 +315,6 @@ def _next_session_number(engagement: Engagement) -> int:
     return (last["n"] or 0) + 1
 
 
-def _insert_numbered(**fields: Any) -> CoachingSession:
-    """Insert the session as number max+1, retrying when another writer took it.
-
-    Each attempt runs in its own savepoint and the IntegrityError is caught
-    outside it, so the caller's transaction stays usable (Django's docs,
-    "Avoid catching exceptions inside atomic!").
-    """
-    engagement = fields["engagement"]
-    for _attempt in range(SESSION_NUMBER_ATTEMPTS):
-        number = _next_session_number(engagement)
-        try:
-            with transaction.atomic():
-                return CoachingSession.objects.create(number=number, **fields)
-        except IntegrityError:
-            logger.info("session number %d taken on engagement %s; retrying", number, engagement.pk)
-    raise SessionNumberBusy()
-
-
 def session_log(
     *,
     engagement: Engagement,
@@ -341,13 +331,15 @@ def session_log(
     the hold or is refused, never after it), the counters are exact and the
     completing transition happens exactly once. The first session moves
     coach_selected -> in_progress; the one reaching the program's allotment
-    moves it to completed. Raises SessionNotAllowed or SessionNumberBusy;
-    on either, nothing is written.
+    moves it to completed. Raises SessionNotAllowed; then nothing is written.
     """
     with transaction.atomic():
         locked = _lock(engagement)
         _refuse_logging(locked, coach)
-        session = _insert_numbered(
+        # Under the engagement's lock no other log can take this number; the
+        # unique constraint on (engagement, number) still guards it.
+        session = CoachingSession.objects.create(
+            number=_next_session_number(locked),
             engagement=locked,
             coach=coach,
             held_on=held_on,
@@ -374,7 +366,8 @@ def session_log(
 def session_can_be_corrected(
     *, session: CoachingSession, coach: CoachProfile, latest_number: int | None
 ) -> bool:
-    """True for the engagement's most recent session, by this coach, logged < 7 days ago."""
+    """True for the engagement's most recent session, by this coach, logged within
+    CORRECTION_WINDOW."""
     return (
         session.coach_id == coach.pk
         and session.number == latest_number
@@ -391,7 +384,7 @@ def session_correct(
     outcome: str,
     notes: str,
 ) -> CoachingSession:
-    """Correct the most recent session of an engagement (its coach, within 7 days).
+    """Correct the most recent session of an engagement (its coach, within CORRECTION_WINDOW).
 
     Audited with the values before and after; of the notes, only whether they
     changed. The engagement's last session date follows the correction.

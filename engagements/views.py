@@ -36,6 +36,7 @@ from engagements.selectors import (
     session_tally,
 )
 from engagements.services import (
+    CORRECTION_WINDOW,
     LOGGABLE_STATUSES,
     CorrectionNotAllowed,
     engagement_select_coach,
@@ -195,7 +196,7 @@ def coach_engagement(request: AuthenticatedHttpRequest, public_id: uuid.UUID) ->
 def coach_session_edit(
     request: AuthenticatedHttpRequest, public_id: uuid.UUID, session_id: uuid.UUID
 ) -> HttpResponse:
-    """Correct the engagement's most recent session (its coach, within 7 days)."""
+    """Correct the engagement's most recent session (its coach, within CORRECTION_WINDOW)."""
     coach = _coach(request)
     engagement = coach_engagement_or_404(coach=coach, public_id=public_id)
     session = coach_session_or_404(coach=coach, engagement=engagement, public_id=session_id)
@@ -224,7 +225,13 @@ def coach_session_edit(
     )
     if done is not None:
         return done
-    context = {"coach": coach, "engagement": engagement, "session": session, "form": form}
+    context = {
+        "coach": coach,
+        "engagement": engagement,
+        "session": session,
+        "form": form,
+        "correction_days": CORRECTION_WINDOW.days,
+    }
     return render(request, "engagements/coach_session_edit.html", context, status=status)
 
 

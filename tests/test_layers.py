@@ -29,17 +29,7 @@ LAYERS = [
 ]
 
 # (importing module, imported app) pairs not yet moved to their layer.
-KNOWN_UPWARD: set[tuple[str, str]] = {
-    ("accounts.admin", "engagements"),
-    ("accounts.forms", "engagements"),
-    ("accounts.management.commands.import_participants", "engagements"),
-    ("accounts.resources", "engagements"),
-    ("accounts.services", "engagements"),
-    ("coaches.admin", "engagements"),
-    ("coaches.imports", "engagements"),
-    ("coaches.management.commands.import_coaches", "engagements"),
-    ("coaches.resources", "engagements"),
-}
+KNOWN_UPWARD: set[tuple[str, str]] = set()
 
 
 def _modules(app: str) -> list[tuple[str, Path]]:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from accounts.emails import FOOTERS, TEXT_WIDTH, build_email, wrap_text
 from accounts.models import Role
-from accounts.services import invitation_send
+from engagements.services import invitation_send
 from tests import factories
 from tests.nudges.helpers import NOW, TODAY, invited, selected
 from tests.signin import login_verified

@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.test import Client
+from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_tasks_db.models import DBTaskResult
 
 from accounts.models import AuditEvent, EmailCodeDevice, SignInRequest, hash_code, new_code
 from accounts.services import (
+    ROLE_HOMES,
     CodeAlreadyUsed,
     CodeExpired,
     CodeForEarlierRequest,
@@ -401,3 +403,13 @@ def test_a_guess_during_the_backoff_is_not_judged(time_machine, participant, mai
         login_code_verify(token=token, code=wrong)
     assert waiting.value.seconds == 1
     assert SignInRequest.objects.get().failures == 1
+
+
+def test_each_role_lands_on_its_own_first_page() -> None:
+    homes = {role: reverse(name) for role, name in ROLE_HOMES.items()}
+    assert homes == {
+        "participant": "/",
+        "coach": "/coach/",
+        "sponsor": "/sponsor/",
+        "staff": "/ops/",
+    }

@@ -12,8 +12,8 @@ from django.core import signing
 from django.test import Client
 
 from accounts.models import AuditEvent, User
-from accounts.services import invitation_send
 from accounts.unsubscribe import unsubscribe_token, unsubscribe_url
+from engagements.services import invitation_send
 from tests import factories
 from tests.nudges.helpers import NOW, invited, run_nudges
 

@@ -11,7 +11,7 @@ from import_export.tmp_storages import CacheStorage
 from accounts.models import User
 from coaches.models import CoachProfile
 from tests import factories
-from tests.coaches.test_import import csv_text, row
+from tests.engagements.test_import_coaches import csv_text, row
 from tests.signin import SESSION_SAVE_QUERIES, login_verified
 
 pytestmark = pytest.mark.django_db

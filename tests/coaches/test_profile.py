@@ -63,7 +63,7 @@ def test_coach_uploads_a_photo(client, coach, settings, tmp_path) -> None:  # no
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("booking_url", "http://book.example.com/me", "starts with https://"),
+        ("booking_url", "http://book.example.com/me", "must start with https://"),
         ("booking_url", "not a link", "Enter a valid URL"),
         ("time_zone", "Mars/Olympus", "Select a valid choice"),
     ],

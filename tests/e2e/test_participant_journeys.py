@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from accounts.services import invitation_send
 from coaches.models import CoachProfile
 from engagements.models import Engagement, Status
+from engagements.services import invitation_send
 from tests import factories
 from tests.e2e.browser import HREF_RE, Journey
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import AuditEvent
@@ -59,44 +57,6 @@ def test_twenty_simultaneous_logs_take_numbers_1_to_20_and_complete_once(run_in_
     ]:
         assert AuditEvent.objects.filter(action=action).count() == count
     print(f"\n[figures] 20 simultaneous logs: 20/20 succeeded, numbers 1..20, {elapsed:.2f}s")
-
-
-def test_writers_that_skip_the_lock_collide_on_the_number_and_retry(
-    run_in_threads, monkeypatch
-) -> None:  # noqa: ANN001
-    """The unique constraint plus the bounded retry still numbers correctly
-    when inserts race without the engagement lock (a code path that forgot it)."""
-    engagement = engagement_in(Status.IN_PROGRESS)
-    coach = engagement.coach
-    attempts: list[int] = []
-    guard = threading.Lock()
-    derive = services._next_session_number
-
-    def counting(engagement: Engagement) -> int:
-        with guard:
-            attempts.append(1)
-        return derive(engagement)
-
-    monkeypatch.setattr(services, "_next_session_number", counting)
-
-    def insert(i: int) -> int:
-        with transaction.atomic():
-            session = services._insert_numbered(
-                engagement=engagement,
-                coach=coach,
-                held_on=timezone.localdate(),
-                duration_minutes=60,
-                outcome=Outcome.HELD,
-                notes="",
-            )
-            time.sleep(0.05)  # hold the row so that the others really collide
-        return session.number
-
-    results = run_in_threads(insert, 8)
-
-    assert sorted(results) == list(range(1, 9))
-    assert len(attempts) > 8  # collisions happened and were retried
-    print(f"\n[figures] 8 unlocked inserts: 8/8 numbered 1..8 after {len(attempts)} attempts")
 
 
 def test_staff_hold_racing_the_completing_log_one_wins_cleanly(run_in_threads) -> None:  # noqa: ANN001

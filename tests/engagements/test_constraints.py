@@ -50,8 +50,8 @@ def test_the_same_number_is_fine_on_another_engagement() -> None:
     assert CoachingSession.objects.filter(number=1).count() == 2
 
 
-@pytest.mark.parametrize("minutes", [0, 481, 1000])
-def test_duration_must_be_within_1_to_480_minutes(minutes: int) -> None:
+@pytest.mark.parametrize("minutes", [0, 14, 241, 481])
+def test_duration_must_be_within_the_forms_15_to_240_minutes(minutes: int) -> None:
     session = SessionFactory()
     _refused(lambda: CoachingSession.objects.filter(pk=session.pk).update(duration_minutes=minutes))
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from engagements import services
 from engagements.models import CoachingSession, Engagement, Outcome, Status
-from engagements.services import SessionNotAllowed, SessionNumberBusy
+from engagements.services import SessionNotAllowed
 from tests.engagements.helpers import engagement_in
 from tests.factories import CoachFactory, ProgramFactory
 
@@ -122,37 +122,3 @@ def test_only_the_current_coach_can_log() -> None:
     with pytest.raises(SessionNotAllowed, match="no longer the coach"):
         _log(engagement, coach=CoachFactory())
     assert not CoachingSession.objects.exists()
-
-
-def test_a_taken_number_is_retried_with_the_next_one(monkeypatch) -> None:  # noqa: ANN001
-    engagement = engagement_in(Status.IN_PROGRESS)
-    _log(engagement)
-    proposals = iter([1, 1, 2])  # a concurrent writer got there first, twice
-    monkeypatch.setattr(services, "_next_session_number", lambda engagement: next(proposals))
-
-    session = _log(engagement)
-
-    assert session.number == 2
-    stored = Engagement.objects.get(pk=engagement.pk)
-    assert stored.sessions_logged == 2
-    # The collisions rolled back their savepoints only: the audit row of the
-    # same transaction was written after them.
-    assert AuditEvent.objects.filter(action="session.logged").count() == 2
-
-
-def test_giving_up_after_the_bounded_retries_writes_nothing(monkeypatch) -> None:  # noqa: ANN001
-    engagement = engagement_in(Status.IN_PROGRESS)
-    _log(engagement)
-    calls: list[int] = []
-
-    def always_taken(engagement: Engagement) -> int:
-        calls.append(1)
-        return 1
-
-    monkeypatch.setattr(services, "_next_session_number", always_taken)
-    with pytest.raises(SessionNumberBusy) as caught:
-        _log(engagement)
-    assert caught.value.code == "session_number_busy"
-    assert len(calls) == services.SESSION_NUMBER_ATTEMPTS
-    assert CoachingSession.objects.count() == 1
-    assert Engagement.objects.get(pk=engagement.pk).sessions_logged == 1

@@ -39,8 +39,14 @@ from accounts.redirects import safe_next
 from accounts.views import PENDING_TOKEN
 from coaches.forms import CoachProfileForm
 from coaches.models import CoachProfile
-from engagements.forms import MAX_MINUTES, MIN_MINUTES, SessionForm
-from engagements.models import CoachingSession, Engagement, Status
+from engagements.forms import SessionForm
+from engagements.models import (
+    MAX_SESSION_MINUTES,
+    MIN_SESSION_MINUTES,
+    CoachingSession,
+    Engagement,
+    Status,
+)
 from feedback.models import ClosingSurvey, ReleasedFeedback, SessionRating
 from reports.forms import MAX_PAGE
 from tests import factories
@@ -293,7 +299,7 @@ session_fields = {
         st.dates().map(date.isoformat),
     ),
     "duration_minutes": st.one_of(
-        fuzz, st.integers(MIN_MINUTES, MAX_MINUTES).map(str), st.integers().map(str)
+        fuzz, st.integers(MIN_SESSION_MINUTES, MAX_SESSION_MINUTES).map(str), st.integers().map(str)
     ),
     "outcome": st.one_of(fuzz, st.sampled_from(["held", "no_show", "late_cancel"])),
     "notes": fuzz,
@@ -548,7 +554,12 @@ def test_the_fuzzed_forms_cover_every_form_with_free_input() -> None:
     }
     # The import forms are django-import-export's file upload steps (fuzzed rows
     # are the import tests' business).
-    imports = {account_forms.ParticipantImportForm, account_forms.ParticipantConfirmImportForm}
+    imports = {
+        engagement_forms.ParticipantImportForm,
+        engagement_forms.ParticipantConfirmImportForm,
+        engagement_forms.CoachImportForm,
+        engagement_forms.CoachConfirmImportForm,
+    }
     declared = {
         value
         for module in (account_forms, coach_forms, engagement_forms, feedback_forms, report_forms)

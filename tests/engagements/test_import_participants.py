@@ -13,9 +13,10 @@ from django.test import Client
 from import_export.formats.base_formats import CSV
 
 from accounts.models import AuditEvent, User
-from accounts.resources import ParticipantImportResource, participants_import
+from engagements.imports import ParticipantImportResource, participants_import
 from engagements.models import Engagement
 from tests import factories
+from tests.signin import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -40,11 +41,11 @@ def _bad_file(program) -> str:  # noqa: ANN001
 
 
 BAD_ROW_REASONS = [
-    "Row 2: email: This is not a valid email address.",
-    "Row 3: full_name: The full name is missing.",
-    "Row 4: email: This address is already on row 1 of this file.",
-    "Row 5: email: This person is already enrolled in this program.",
-    "Row 6: full_name: Ensure this value has at most 150 characters (it has 151).",
+    "Row 2, email: This is not a valid email address.",
+    "Row 3, full_name: The full name is missing.",
+    "Row 4, email: This address is already on row 1 of this file.",
+    "Row 5, email: This person is already enrolled in this program.",
+    "Row 6, full_name: Ensure this value has at most 150 characters (it has 151).",
 ]
 
 
@@ -123,8 +124,8 @@ def test_coach_and_inactive_accounts_are_refused(program) -> None:  # noqa: ANN0
     text = f"email,full_name\n{coach.email},C\n{gone.email},G\n"
     report = participants_import(program=program, dataset=_dataset(text))
     assert report.problems == [
-        "Row 1: email: This address belongs to a coach account.",
-        "Row 2: email: This address belongs to a deactivated account.",
+        "Row 1, email: This address belongs to a coach account.",
+        "Row 2, email: This address belongs to a deactivated account.",
     ]
 
 
@@ -200,9 +201,9 @@ def _upload(client: Client, program, text: str):  # noqa: ANN001, ANN202
 
 
 def test_admin_import_shows_bad_rows_and_offers_no_confirmation(
-    client: Client, sign_in, staff, program
+    client: Client, staff, program
 ) -> None:  # noqa: ANN001
-    sign_in(staff)
+    login_verified(client, staff)
     body = _upload(client, program, _bad_file(program)).content.decode()
     assert "This is not a valid email address." in body
     assert "This person is already enrolled in this program." in body
@@ -212,14 +213,13 @@ def test_admin_import_shows_bad_rows_and_offers_no_confirmation(
 
 def test_admin_import_dry_run_then_confirm_invites_everyone(
     client: Client,
-    sign_in,
     staff,
     program,
     mailoutbox,
     django_capture_on_commit_callbacks,
     run_worker,
 ) -> None:  # noqa: ANN001
-    sign_in(staff)
+    login_verified(client, staff)
     preview = _upload(client, program, GOOD)
     assert not User.objects.filter(email="ada@example.com").exists()  # the dry run wrote nothing
     confirm = preview.context["confirm_form"]
@@ -238,7 +238,6 @@ def test_admin_import_dry_run_then_confirm_invites_everyone(
 
 def test_resend_invitation_action_emails_only_open_invitations(
     client: Client,
-    sign_in,
     staff,
     program,
     mailoutbox,
@@ -247,7 +246,7 @@ def test_resend_invitation_action_emails_only_open_invitations(
 ) -> None:  # noqa: ANN001
     invited = factories.EngagementFactory(program=program).participant
     started = factories.engagement_with_coach(program=program).participant
-    sign_in(staff)
+    login_verified(client, staff)
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -259,3 +258,16 @@ def test_resend_invitation_action_emails_only_open_invitations(
     run_worker()
     assert [m.to for m in mailoutbox] == [[invited.email]]
     assert AuditEvent.objects.get(action="invitation.sent").actor == staff
+
+
+def test_a_nul_byte_or_an_overlong_address_is_a_row_problem(program) -> None:  # noqa: ANN001
+    long_email = "a" * 288 + "@example.com"
+    text = f"email,full_name\nnul@example.com,Ada\x00Lovelace\n{long_email},Long Address\n"
+
+    report = participants_import(program=program, dataset=_dataset(text))
+
+    assert report.problems == [
+        "Row 1, full_name: This cell contains a NUL character; remove it.",
+        "Row 2, email: At most 254 characters (this has 300).",
+    ]
+    assert not User.objects.exists()

@@ -1,16 +1,19 @@
 """Coach import: validated rows in, bulk writes out.
 
-`coaches_import` is the one writer; the django-import-export resource
-(coaches/resources.py) parses and validates each row and calls it once, at the
-end, only when every row is valid. It writes in a fixed number of bulk
-statements whatever the file's size, and writes nothing for a row that would
-change nothing, so re-importing a file is a no-op.
+It lives in engagements, beside the participant import (engagements/imports.py,
+whose program lookup, CSV reader and problem formatter it shares), because an
+imported coach joins a program's pool. `coaches_import` is the one writer; the
+django-import-export resource (engagements/coach_resources.py) parses and
+validates each row and calls it once, at the end, only when every row is valid.
+It writes in a fixed number of bulk statements whatever the file's size, and
+writes nothing for a row that would change nothing, so re-importing a file is a
+no-op.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf.locale import LANG_INFO
 from django.db import transaction
@@ -52,8 +55,6 @@ class CoachImportSummary:
     created: int = 0
     updated: int = 0
     added_to_pool: int = 0
-    languages_created: list[str] = field(default_factory=list)
-    specialties_created: list[str] = field(default_factory=list)
 
 
 def coaches_import(
@@ -65,8 +66,8 @@ def coaches_import(
     with transaction.atomic():
         _write_users(rows)
         _write_profiles(rows, summary)
-        languages = _languages(_union(row.language_codes for row in rows), summary)
-        specialties = _specialties(_union(row.specialty_names for row in rows), summary)
+        languages = _languages(_union(row.language_codes for row in rows))
+        specialties = _specialties(_union(row.specialty_names for row in rows))
         _replace_links(
             CoachProfile.languages.through,
             "language_id",
@@ -132,7 +133,7 @@ def _write_profiles(rows: Sequence[CoachImportRow], summary: CoachImportSummary)
     summary.created, summary.updated = len(new), len(existing)
 
 
-def _languages(codes: set[str], summary: CoachImportSummary) -> dict[str, int]:
+def _languages(codes: set[str]) -> dict[str, int]:
     known = dict(Language.objects.filter(code__in=codes).values_list("code", "pk"))
     missing = sorted(codes - known.keys())
     if missing:
@@ -141,11 +142,10 @@ def _languages(codes: set[str], summary: CoachImportSummary) -> dict[str, int]:
             ignore_conflicts=True,
         )
         known = dict(Language.objects.filter(code__in=codes).values_list("code", "pk"))
-        summary.languages_created = missing
     return known
 
 
-def _specialties(names: set[str], summary: CoachImportSummary) -> dict[str, int]:
+def _specialties(names: set[str]) -> dict[str, int]:
     """Specialty ids by lower-cased name; an existing name matches in any case."""
 
     def lookup() -> dict[str, int]:
@@ -165,7 +165,6 @@ def _specialties(names: set[str], summary: CoachImportSummary) -> dict[str, int]
             [Specialty(name=name) for name in missing.values()], ignore_conflicts=True
         )
         known = lookup()
-        summary.specialties_created = sorted(missing.values())
     return known
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from import_export.formats.base_formats import CSV
 
-from accounts.resources import participants_import
-from engagements.models import Program
+from engagements.imports import ImportFileError, find_program, participants_import, read_csv
 
 
 class Command(BaseCommand):
@@ -30,8 +27,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Check the whole file, then import it (unless --dry-run); print a summary."""
-        program = _find_program(options["program"])
-        dataset = _read_csv(options["file"])
+        try:
+            program = find_program(options["program"])
+            dataset = read_csv(options["file"])
+        except ImportFileError as error:
+            raise CommandError(str(error)) from None
         report = participants_import(program=program, dataset=dataset, dry_run=options["dry_run"])
         if not report.ok:
             for line in report.problems:
@@ -51,27 +51,3 @@ class Command(BaseCommand):
                 f"({report.new_accounts} new account(s)); invitation emails sent."
             )
         )
-
-
-def _find_program(value: str) -> Program:
-    programs = Program.objects.all()
-    try:
-        matches = list(programs.filter(public_id=uuid.UUID(value)))
-    except ValueError:
-        matches = list(programs.filter(name=value)[:2])
-    if not matches:
-        raise CommandError(f"No program has the id or name {value!r}.")
-    if len(matches) > 1:
-        raise CommandError(f"Several programs are named {value!r}; give its public id instead.")
-    return matches[0]
-
-
-def _read_csv(path: Path) -> Any:
-    try:
-        data = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise CommandError(f"Cannot read {path}: {error}") from error
-    try:
-        return CSV(encoding="utf-8").create_dataset(data)
-    except Exception as error:  # tablib raises several types for malformed files
-        raise CommandError(f"{path} is not a CSV file this command can read: {error}") from error

@@ -1,7 +1,10 @@
 """django-import-export resource for the coach CSV (admin and `import_coaches`).
 
 Each row is parsed by the widgets below (messages a person understands), then
-checked by the model's own validation (`clean_model_instances`). Valid rows are
+checked by the model's own validation (`clean_model_instances`). The user's
+columns (email, full_name) are checked by the widgets against the User model's
+columns, and no cell may hold a NUL character, so a bad row is reported as
+"Row N, column: reason", never as a database error. Valid rows are
 collected, not saved one by one: when every row is valid, `after_import` hands
 them to `coaches_import`, which writes them in bulk. Any invalid row rolls the
 whole import back (`rollback_on_validation_errors`, forced on in import_data).
@@ -13,14 +16,14 @@ import re
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from import_export import resources, widgets
 from import_export.fields import Field
 from import_export.instance_loaders import BaseInstanceLoader
 from tablib import Dataset
 
 from accounts.models import Role, User, normalize_email
-from coaches.imports import (
+from coaches.models import CoachProfile, Specialty
+from engagements.coach_imports import (
     ISO_LANGUAGES,
     PROFILE_FIELDS,
     CoachImportRow,
@@ -28,7 +31,7 @@ from coaches.imports import (
     coaches_import,
     new_coach_user,
 )
-from coaches.models import CoachProfile, Specialty
+from engagements.imports import email_problem, emails_to_look_up, text_problem
 from engagements.models import Program
 
 if TYPE_CHECKING:
@@ -50,6 +53,7 @@ COLUMNS = (
 COLUMN_FOR_ATTRIBUTE = {"language_codes": "languages", "specialty_names": "specialties"}
 # A CharField always has a max_length.
 SPECIALTY_MAX = cast(int, Specialty._meta.get_field("name").max_length)
+NAME_MAX = cast(int, User._meta.get_field("full_name").max_length)
 
 
 class ImportedColumns(TypedDict):
@@ -74,26 +78,30 @@ def _shorten(text: str, limit: int = 40) -> str:
 
 
 class TextWidget(widgets.Widget):
-    def __init__(self, *, missing: str | None = None) -> None:
+    """Text without NUL characters; `max_length` for columns the model does not check
+    (the user's), the profile's own are checked by full_clean."""
+
+    def __init__(self, *, missing: str | None = None, max_length: int | None = None) -> None:
         super().__init__()
         self.missing = missing
+        self.max_length = max_length
 
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> str:
         text = _text(value)
         if not text and self.missing:
             raise ValueError(self.missing)
+        problem = text_problem(text, max_length=self.max_length)
+        if problem:
+            raise ValueError(problem)
         return text
 
 
 class EmailWidget(widgets.Widget):
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> str:
         email = normalize_email(_text(value))
-        if not email:
-            raise ValueError("The email is missing.")
-        try:
-            validate_email(email)
-        except ValidationError:
-            raise ValueError("This is not a valid email address.") from None
+        problem = email_problem(email)
+        if problem:
+            raise ValueError(problem)
         return email
 
 
@@ -150,6 +158,9 @@ class SpecialtyNamesWidget(widgets.Widget):
         for name in _split(value):
             if len(name) > SPECIALTY_MAX:
                 raise ValueError(f"A specialty name has at most {SPECIALTY_MAX} characters.")
+            problem = text_problem(name)
+            if problem:
+                raise ValueError(problem)
             names.setdefault(name.lower(), name)
         return frozenset(names.values())
 
@@ -166,7 +177,7 @@ class CoachImportResource(resources.ModelResource):
     full_name = Field(
         attribute="full_name",
         column_name="full_name",
-        widget=TextWidget(missing="The name is missing."),
+        widget=TextWidget(missing="The name is missing.", max_length=NAME_MAX),
     )
     headline = Field(attribute="headline", column_name="headline", widget=TextWidget())
     bio = Field(attribute="bio", column_name="bio", widget=TextWidget())
@@ -237,7 +248,7 @@ class CoachImportResource(resources.ModelResource):
                 f"The file has no {', '.join(missing)} column. "
                 f"The first line must name the columns: {', '.join(COLUMNS)}."
             )
-        self._load_existing({normalize_email(_text(v)) for v in dataset["email"]})
+        self._load_existing(emails_to_look_up(dataset["email"]))
 
     def _load_existing(self, emails: set[str]) -> None:
         self.users = {user.email: user for user in User.objects.filter(email__in=emails)}

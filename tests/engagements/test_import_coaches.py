@@ -11,7 +11,7 @@ from zeal import zeal_context
 
 from accounts.models import AuditEvent, Role, User
 from coaches.models import CoachProfile, Language, Specialty
-from coaches.resources import COLUMNS, CoachImportResource
+from engagements.coach_resources import COLUMNS, CoachImportResource
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -147,7 +147,7 @@ def test_a_coach_user_without_a_profile_gets_one() -> None:
     ("overrides", "column", "message"),
     [
         ({"email": "not-an-email"}, "email", "This is not a valid email address."),
-        ({"email": ""}, "email", "The email is missing."),
+        ({"email": ""}, "email", "The email address is missing."),
         ({"full_name": "  "}, "full_name", "The name is missing."),
         ({"capacity": "-1"}, "capacity", "Capacity cannot be negative."),
         ({"capacity": "ten"}, "capacity", "Capacity must be a whole number, not “ten”."),
@@ -282,3 +282,33 @@ def test_command_lists_every_bad_row_and_fails(tmp_path) -> None:  # noqa: ANN00
 def test_command_refuses_an_unknown_program(tmp_path) -> None:  # noqa: ANN001
     with pytest.raises(CommandError, match="No program has the id or name"):
         call_command("import_coaches", write(tmp_path, row()), program="Nope")
+
+
+def test_command_reports_bad_user_columns_and_nul_bytes_as_rows_not_tracebacks(
+    tmp_path,  # noqa: ANN001
+) -> None:
+    """Issue 13: columns the database would refuse are named, row by row."""
+    err = io.StringIO()
+    long_email = "a" * 288 + "@example.com"  # 300 characters, longer than the column
+    path = write(
+        tmp_path,
+        row(full_name="N" * 200),
+        row(email=long_email),
+        row(email="nul@example.com", bio="Line one\x00line two"),
+        row(email="nulname@example.com", full_name="Ada\x00Lovelace"),
+        row(email="nul\x00@example.com"),
+        row(email="ok@example.com", specialties="Lead\x00ership"),
+    )
+
+    with pytest.raises(CommandError, match="6 of 6 rows are invalid; nothing was imported"):
+        call_command("import_coaches", path, stderr=err)
+
+    assert err.getvalue().splitlines() == [
+        "Row 1, full_name: At most 150 characters (this has 200).",
+        "Row 2, email: At most 254 characters (this has 300).",
+        "Row 3, bio: This cell contains a NUL character; remove it.",
+        "Row 4, full_name: This cell contains a NUL character; remove it.",
+        "Row 5, email: This cell contains a NUL character; remove it.",
+        "Row 6, specialties: This cell contains a NUL character; remove it.",
+    ]
+    assert not User.objects.exists() and not CoachProfile.objects.exists()

@@ -3,42 +3,14 @@
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 from typing import Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from import_export.formats.base_formats import CSV
 
-from coaches.imports import CoachImportSummary
-from coaches.resources import COLUMNS, CoachImportResource
-from engagements.models import Program
-
-
-def find_program(value: str) -> Program:
-    """A program by public id, or by its exact name when that is unambiguous."""
-    try:
-        return Program.objects.get(public_id=uuid.UUID(value))
-    except (ValueError, Program.DoesNotExist):
-        pass
-    programs = list(Program.objects.filter(name=value).select_related("organization")[:2])
-    if len(programs) == 1:
-        return programs[0]
-    if programs:
-        raise CommandError(f"Several programs are named {value!r}; give the program's id.")
-    raise CommandError(f"No program has the id or name {value!r}.")
-
-
-def row_messages(result: Any) -> list[str]:
-    """One line per problem: 'Row 3, capacity: Capacity cannot be negative.'"""
-    lines = [f"File: {error.error}" for error in result.base_errors]
-    for invalid in result.invalid_rows:
-        for column, errors in invalid.error_dict.items():
-            where = "" if column == "__all__" else f", {column}"
-            lines.extend(f"Row {invalid.number}{where}: {message}" for message in errors)
-    for number, errors in result.row_errors():
-        lines.extend(f"Row {number}: unexpected error ({error.error})" for error in errors)
-    return lines
+from engagements.coach_imports import CoachImportSummary
+from engagements.coach_resources import COLUMNS, CoachImportResource
+from engagements.imports import ImportFileError, find_program, import_problems, read_csv
 
 
 class Command(BaseCommand):
@@ -56,19 +28,17 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        path: Path = options["file"]
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as error:
-            raise CommandError(f"Cannot read {path}: {error}") from None
-        program = find_program(options["program"]) if options["program"] else None
-        dataset = CSV().create_dataset(text)
+            program = find_program(options["program"]) if options["program"] else None
+            dataset = read_csv(options["file"])
+        except ImportFileError as error:
+            raise CommandError(str(error)) from None
         resource = CoachImportResource(program=program)
         started = time.monotonic()
         result = resource.import_data(dataset, dry_run=options["dry_run"])
         elapsed = time.monotonic() - started
 
-        problems = row_messages(result)
+        problems = import_problems(result)
         if problems:
             for line in problems:
                 self.stderr.write(line)
