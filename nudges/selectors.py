@@ -5,14 +5,22 @@ whatever the number of flags, engagements or coaches (bench/, README
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Min, Prefetch, QuerySet
+from django.db.models import Count, F, Min, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from engagements.models import Engagement
+from accounts.models import AuditEvent
+from engagements.models import CoachingSession, Engagement, Outcome, Status
 from engagements.selectors import coaches_with_load
 from nudges.models import FlagKind, NudgeFlag, NudgeRun
+from nudges.rules import RECIPIENTS
 
 FLAGGED_PER_PAGE = 50
 COACHES_PER_PAGE = 50
@@ -78,3 +86,170 @@ def coach_capacity_page(*, number: str | None) -> Page[Any]:
 def last_nudge_run() -> NudgeRun | None:
     """The latest run that did something; skipped runs are not what ops look for."""
     return NudgeRun.objects.exclude(outcome=NudgeRun.Outcome.SKIPPED).first()
+
+
+# --- One engagement, for ops ------------------------------------------------------
+
+
+def stuck_since(flag: NudgeFlag) -> date | None:
+    """The day the flag's condition began, read from the dates its rule reads
+    (nudges/rules.py, flag_conditions): the invitation, the coach's selection, the
+    last session, or the day the program came within its behind-schedule threshold."""
+    engagement = flag.engagement
+    program = engagement.program
+    began: date | datetime | None = {
+        FlagKind.NO_COACH_SELECTED: engagement.invited_at,
+        FlagKind.NO_FIRST_SESSION: engagement.coach_selected_at,
+        FlagKind.STALLED: engagement.last_session_on,
+        FlagKind.BEHIND_SCHEDULE: program.ends_on - timedelta(days=program.behind_schedule_days),
+    }[FlagKind(flag.kind)]
+    if isinstance(began, datetime):
+        return timezone.localdate(began)
+    return began
+
+
+def days_stuck(flag: NudgeFlag, today: date) -> int | None:
+    since = stuck_since(flag)
+    return None if since is None else max((today - since).days, 0)
+
+
+def ops_engagement_or_404(public_id: UUID) -> Engagement:
+    """The engagement with the people and program its page names."""
+    return get_object_or_404(
+        Engagement.objects.select_related("participant", "program", "coach__user"),
+        public_id=public_id,
+    )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of an engagement's history on the ops page."""
+
+    at: datetime
+    kind: str  # status, session, flag, reminder or event: how the line is marked
+    title: str
+    detail: str = ""
+    actor: str = ""
+
+
+# Sessions whose columns the page may show: never the notes (config/privacy.py).
+SESSION_COLUMNS = ("public_id", "number", "held_on", "duration_minutes", "outcome", "created_at")
+
+
+@dataclass(frozen=True)
+class OpenFlag:
+    """An open flag with the day its condition began and how long that is."""
+
+    flag: NudgeFlag
+    since: date | None
+    days: int | None
+
+    @property
+    def reminds(self) -> bool:
+        return bool(RECIPIENTS[FlagKind(self.flag.kind)])
+
+
+def engagement_flags(engagement: Engagement) -> list[NudgeFlag]:
+    """Every flag the engagement has had, oldest first (one query)."""
+    return list(engagement.flags.order_by("raised_at", "pk"))
+
+
+def open_flags(flags: list[NudgeFlag], *, today: date) -> list[OpenFlag]:
+    return [
+        OpenFlag(flag=flag, since=stuck_since(flag), days=days_stuck(flag, today))
+        for flag in flags
+        if flag.resolved_at is None
+    ]
+
+
+def engagement_timeline(engagement: Engagement, flags: list[NudgeFlag]) -> list[TimelineEntry]:
+    """Everything that happened to the engagement, newest first, in two queries more:
+    its sessions (without notes) and the audit events on it and its sessions."""
+    sessions = list(
+        CoachingSession.objects.filter(engagement=engagement)
+        .values(*SESSION_COLUMNS, coach_name=F("coach__user__full_name"))
+        .order_by("number")
+    )
+    numbers = {str(row["public_id"]): row["number"] for row in sessions}
+    events = (
+        AuditEvent.objects.select_related("actor")
+        .filter(
+            Q(object_type="engagements.engagement", object_id=str(engagement.public_id))
+            | Q(object_type="engagements.coachingsession", object_id__in=list(numbers))
+        )
+        .exclude(action="session.logged")  # the session's own line says it
+        .order_by("created_at", "pk")
+    )
+    entries = [
+        TimelineEntry(at=engagement.invited_at, kind="status", title="Invited"),
+        *map(_session_entry, sessions),
+        *(entry for flag in flags for entry in _flag_entries(flag)),
+        *(_event_entry(event, numbers) for event in events),
+    ]
+    # Oldest first, then reversed: of two things at the same moment, the later-made one
+    # (the reminder after its flag, the status change after its event) comes first.
+    return sorted(entries, key=lambda entry: entry.at)[::-1]
+
+
+def _session_entry(row: dict[str, Any]) -> TimelineEntry:
+    return TimelineEntry(
+        at=row["created_at"],
+        kind="session",
+        title=f"Session {row['number']} logged: {Outcome(row['outcome']).label.lower()}",
+        detail=f"Held on {row['held_on']:%-d %b %Y}, {row['duration_minutes']} minutes",
+        actor=row["coach_name"],
+    )
+
+
+def _flag_entries(flag: NudgeFlag) -> Iterator[TimelineEntry]:
+    label = flag.get_kind_display()
+    yield TimelineEntry(at=flag.raised_at, kind="flag", title=f"Flag raised: {label}")
+    for recipient in RECIPIENTS[FlagKind(flag.kind)]:
+        sent = getattr(flag, f"{recipient}_notified_at")
+        if sent is not None:
+            yield TimelineEntry(
+                at=sent, kind="reminder", title=f"Reminder sent to the {recipient}", detail=label
+            )
+    if flag.resolved_at is not None:
+        yield TimelineEntry(at=flag.resolved_at, kind="flag", title=f"Flag resolved: {label}")
+
+
+# How audit events read on the timeline; others show their action as recorded.
+EVENT_TITLES = {
+    "engagement.coach_released": "Coach released",
+    "engagement.resumed": "Resumed",
+    "engagement.completed_early": "Completed early",
+    "invitation.sent": "Invitation sent",
+    "nudge.reminder_sent": "Reminder sent now",
+    "feedback.closing_survey": "Closing survey answered",
+    "session.corrected": "Session corrected",
+    "feedback.session_rated": "Session rated by the participant",
+    "feedback.session_rating_changed": "Session rating changed by the participant",
+}
+
+
+def _event_entry(event: AuditEvent, numbers: dict[str, int]) -> TimelineEntry:
+    """A status change says from what to what, and why; other events what they were.
+    Only these derived words are shown, never the recorded values themselves."""
+    before, after = event.before or {}, event.after or {}
+    title = EVENT_TITLES.get(event.action, event.action)
+    kind = "event"
+    if "status" in after and after.get("status") != before.get("status"):
+        kind = "status"
+        change = f"{_status_label(before.get('status'))} → {_status_label(after['status'])}"
+        title = f"{title}: {change}" if event.action in EVENT_TITLES else change
+    details = []
+    if event.object_type == "engagements.coachingsession":
+        details.append(f"Session {numbers.get(event.object_id, '?')}")
+    if after.get("status_reason"):
+        details.append(f"Reason: {after['status_reason']}")
+    if event.action == "nudge.reminder_sent":
+        details.append("To the " + " and the ".join(after.get("recipients", [])))
+    actor = event.actor.full_name if event.actor else "Coachdesk"
+    return TimelineEntry(
+        at=event.created_at, kind=kind, title=title, detail="; ".join(details), actor=actor
+    )
+
+
+def _status_label(value: Any) -> str:
+    return Status(value).label if value in Status.values else "?"

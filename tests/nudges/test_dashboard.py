@@ -74,15 +74,15 @@ def test_staff_see_open_flags_by_program_and_kind_with_counts(client, staff) -> 
     assert b"No coach selected" in response.content
 
 
-def test_flagged_engagements_link_to_their_admin_pages(client, staff) -> None:  # noqa: ANN001
+def test_flagged_engagements_link_to_their_ops_pages(client, staff) -> None:  # noqa: ANN001
     engagement = invited(ProgramFactory(), days_ago=10)
     run_nudges()
     login_verified(client, staff)
 
     response = client.get(URL)
 
-    admin_url = reverse("admin:engagements_engagement_change", args=[engagement.pk])
-    assert f'href="{admin_url}"'.encode() in response.content
+    ops_url = reverse("nudges:ops_engagement", kwargs={"public_id": engagement.public_id})
+    assert f'href="{ops_url}"'.encode() in response.content
     assert engagement.participant.full_name.encode() in response.content
 
 
