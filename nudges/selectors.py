@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import reduce
+from operator import or_
 from typing import Any
 from uuid import UUID
 
@@ -17,7 +19,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from engagements.models import CoachingSession, Engagement, Outcome, Status
+from coaches.models import CoachProfile
+from engagements.models import CoachingSession, Engagement, Outcome, Program, Status
 from engagements.selectors import coaches_with_load
 from nudges.models import FlagKind, NudgeFlag, NudgeRun
 from nudges.rules import RECIPIENTS
@@ -41,7 +44,39 @@ def open_flag_summary() -> list[dict[str, Any]]:
     ]
 
 
-def flagged_engagements_page(*, number: str | None) -> Page[Any]:
+@dataclass(frozen=True)
+class FlagFilter:
+    """The dashboard's filters, as its form cleaned them; None is "any"."""
+
+    program: Program | None = None
+    kind: str = ""
+    coach: CoachProfile | None = None
+    days: int | None = None
+
+
+def _filtered(flags: QuerySet[NudgeFlag], filters: FlagFilter, today: date) -> QuerySet[NudgeFlag]:
+    if filters.program is not None:
+        flags = flags.filter(engagement__program=filters.program)
+    if filters.kind:
+        flags = flags.filter(kind=filters.kind)
+    if filters.coach is not None:
+        flags = flags.filter(engagement__coach=filters.coach)
+    if filters.days:
+        flags = flags.filter(stuck_at_least(filters.days, today=today))
+    return flags
+
+
+@dataclass(frozen=True)
+class FlaggedRow:
+    """A flagged engagement on the dashboard, with how long each open flag has held."""
+
+    engagement: Engagement
+    stuck: list[OpenFlag]
+
+
+def flagged_engagements_page(
+    *, number: str | None, filters: FlagFilter | None = None, today: date | None = None
+) -> Page[Any]:
     """One page of engagements with open flags, oldest flag first, each with its open flags.
 
     Engagements are ordered by their oldest open flag, aggregated on the flags
@@ -49,10 +84,13 @@ def flagged_engagements_page(*, number: str | None) -> Page[Any]:
     engagements are then loaded by id. Grouping the joined engagement rows
     instead took ~1 s at 100,000 engagements and 40,000 flags (bench/, README
     "Performance"). `number` is the raw page parameter; a bad one gives page 1.
+    The filters choose which open flags count; each row still shows all its open flags.
     """
+    today = today or timezone.localdate()
     open_flags = _open_flags()
     oldest_first = (
-        open_flags.order_by()
+        _filtered(open_flags, filters or FlagFilter(), today)
+        .order_by()
         .values("engagement_id")
         .annotate(oldest=Min("raised_at"))
         .order_by("oldest", "engagement_id")
@@ -67,7 +105,14 @@ def flagged_engagements_page(*, number: str | None) -> Page[Any]:
         )
         .in_bulk(ids)
     )
-    page.object_list = [engagements[pk] for pk in ids if pk in engagements]
+    page.object_list = [
+        FlaggedRow(
+            engagement=engagements[pk],
+            stuck=open_flags_stuck(engagements[pk].open_flags, today=today),
+        )
+        for pk in ids
+        if pk in engagements
+    ]
     return page
 
 
@@ -91,21 +136,54 @@ def last_nudge_run() -> NudgeRun | None:
 # --- One engagement, for ops ------------------------------------------------------
 
 
+# The date each rule reads (nudges/rules.py, flag_conditions): the condition began
+# then. behind_schedule reads no engagement date: it began the day the program came
+# within its threshold (ends_on - behind_schedule_days).
+STUCK_SINCE_FIELD: dict[FlagKind, str] = {
+    FlagKind.NO_COACH_SELECTED: "invited_at",
+    FlagKind.NO_FIRST_SESSION: "coach_selected_at",
+    FlagKind.STALLED: "last_session_on",
+}
+
+
+def _behind_schedule_since(program: Program) -> date:
+    return program.ends_on - timedelta(days=program.behind_schedule_days)
+
+
 def stuck_since(flag: NudgeFlag) -> date | None:
-    """The day the flag's condition began, read from the dates its rule reads
-    (nudges/rules.py, flag_conditions): the invitation, the coach's selection, the
-    last session, or the day the program came within its behind-schedule threshold."""
+    """The day the flag's condition began (its engagement and program are loaded)."""
     engagement = flag.engagement
-    program = engagement.program
-    began: date | datetime | None = {
-        FlagKind.NO_COACH_SELECTED: engagement.invited_at,
-        FlagKind.NO_FIRST_SESSION: engagement.coach_selected_at,
-        FlagKind.STALLED: engagement.last_session_on,
-        FlagKind.BEHIND_SCHEDULE: program.ends_on - timedelta(days=program.behind_schedule_days),
-    }[FlagKind(flag.kind)]
+    kind = FlagKind(flag.kind)
+    if kind == FlagKind.BEHIND_SCHEDULE:
+        return _behind_schedule_since(engagement.program)
+    began: date | datetime | None = getattr(engagement, STUCK_SINCE_FIELD[kind])
     if isinstance(began, datetime):
         return timezone.localdate(began)
     return began
+
+
+def stuck_at_least(days: int, *, today: date) -> Q:
+    """A condition on flags: stuck_since is at least `days` days before `today`.
+
+    The same dates as stuck_since, in SQL. behind_schedule compares each program's
+    date in Python (programs are few; one query).
+    """
+    latest = today - timedelta(days=days)
+    next_day = datetime.combine(
+        latest + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone()
+    )
+    by_kind = []
+    for kind, field in STUCK_SINCE_FIELD.items():
+        is_time = field.endswith("_at")  # a moment: its local day is at most `latest`
+        lookup = f"engagement__{field}__lt" if is_time else f"engagement__{field}__lte"
+        by_kind.append(Q(kind=kind, **{lookup: next_day if is_time else latest}))
+    programs = [
+        program.pk
+        for program in Program.objects.only("pk", "ends_on", "behind_schedule_days")
+        if _behind_schedule_since(program) <= latest
+    ]
+    by_kind.append(Q(kind=FlagKind.BEHIND_SCHEDULE, engagement__program__in=programs))
+    return reduce(or_, by_kind)
 
 
 def days_stuck(flag: NudgeFlag, today: date) -> int | None:
@@ -154,7 +232,8 @@ def engagement_flags(engagement: Engagement) -> list[NudgeFlag]:
     return list(engagement.flags.order_by("raised_at", "pk"))
 
 
-def open_flags(flags: list[NudgeFlag], *, today: date) -> list[OpenFlag]:
+def open_flags_stuck(flags: list[NudgeFlag], *, today: date) -> list[OpenFlag]:
+    """The open ones of `flags`, each with how long its engagement has been stuck."""
     return [
         OpenFlag(flag=flag, since=stuck_since(flag), days=days_stuck(flag, today))
         for flag in flags

@@ -123,8 +123,11 @@ def test_flagged_engagements_come_oldest_flag_first(client, staff) -> None:  # n
 
     response = client.get(URL)
 
-    assert [e.pk for e in response.context["page"].object_list] == [oldest.pk, recent.pk]
-    assert [f.kind for f in response.context["page"].object_list[0].open_flags] == [
+    assert [r.engagement.pk for r in response.context["page"].object_list] == [
+        oldest.pk,
+        recent.pk,
+    ]
+    assert [s.flag.kind for s in response.context["page"].object_list[0].stuck] == [
         FlagKind.NO_COACH_SELECTED
     ]
 
@@ -192,11 +195,19 @@ def test_dashboard_query_count_is_fixed(
 
     # session, user, flag summary, flagged count, flagged page ids, their
     # engagements, their open flags, coach count, a page of coaches with their
-    # load, last run, and the sliding-expiry session save
-    with django_assert_num_queries(10 + OTP_DEVICE_QUERY + SESSION_SAVE_QUERIES):
+    # load, last run, the filter's programs and coaches, and the sliding-expiry
+    # session save
+    with django_assert_num_queries(12 + OTP_DEVICE_QUERY + SESSION_SAVE_QUERIES):
         response = client.get(URL)
 
     assert response.status_code == 200
+
+    # Filtered by days stuck: the programs' behind-schedule dates, one query more.
+    with django_assert_num_queries(13 + OTP_DEVICE_QUERY + SESSION_SAVE_QUERIES):
+        response = client.get(URL, {"days": "3", "kind": "no_first_session"})
+
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == flagged
 
 
 def test_run_on_the_demo_data_raises_flags_that_show_on_the_dashboard(

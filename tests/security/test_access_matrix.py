@@ -266,6 +266,12 @@ RULES: dict[str, Rule] = {
         post=only("staff", answer=DONE),
         writers=("staff",),
     ),
+    "nudges:ops_remind": Rule(
+        get=only("staff", answer=405),
+        post=only("staff", answer=DONE),
+        post_data=lambda w: {"engagement": [w.engagement.public_id]},
+        writers=("staff",),
+    ),
     "reports:staff_programs": Rule(get=only("staff")),
     "reports:staff_program_report": Rule(
         kwargs=lambda w: {"public_id": w.program.public_id}, get=only("staff")
