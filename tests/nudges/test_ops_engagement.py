@@ -256,6 +256,7 @@ def test_send_a_reminder_now_emails_both_and_the_run_does_not_send_it_again(
     response = ops.post(action(engagement, "remind"), follow=True)
     run_worker()
 
+    assert engagement.coach is not None
     assert "2 reminder emails queued." in text(response)
     assert sorted(m.to[0] for m in mailoutbox) == sorted(
         [engagement.participant.email, engagement.coach.user.email]
