@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -41,69 +40,7 @@ from engagements.models import (
     Status,
 )
 from engagements.selectors import coaches_with_load
-
-
-@dataclass(frozen=True)
-class StaffTransition:
-    """A status change ops make by hand, the service that makes it and the service's
-    own answer to "is it allowed now?" (None, or why not)."""
-
-    name: str
-    label: str
-    done: str
-    service: Callable[..., Engagement]
-    reason_required: bool
-    refusal: Callable[[Engagement], str | None]
-
-    def offered(self, engagement: Engagement) -> bool:
-        return self.refusal(engagement) is None
-
-
-STAFF_TRANSITIONS = {
-    t.name: t
-    for t in [
-        StaffTransition(
-            "release",
-            "Release coach",
-            "coach released",
-            services.engagement_release_coach,
-            False,
-            services.release_coach_refusal,
-        ),
-        StaffTransition(
-            "hold",
-            "Put on hold",
-            "put on hold",
-            services.engagement_put_on_hold,
-            False,
-            services.put_on_hold_refusal,
-        ),
-        StaffTransition(
-            "resume",
-            "Resume",
-            "resumed",
-            services.engagement_resume,
-            False,
-            services.resume_refusal,
-        ),
-        StaffTransition(
-            "cancel",
-            "Cancel",
-            "cancelled",
-            services.engagement_cancel,
-            True,
-            services.cancel_refusal,
-        ),
-        StaffTransition(
-            "complete",
-            "Mark completed early",
-            "marked completed",
-            services.engagement_complete_early,
-            True,
-            services.complete_early_refusal,
-        ),
-    ]
-}
+from engagements.services import STAFF_TRANSITIONS, StaffTransition
 
 
 @admin.register(Organization)

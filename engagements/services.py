@@ -9,6 +9,8 @@ locked, so its compare-and-set cannot go stale underneath them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -284,6 +286,71 @@ def engagement_complete_early(
             Status.COMPLETED, actor=actor, reason=reason, action="engagement.completed_early"
         )
     return locked
+
+
+@dataclass(frozen=True)
+class StaffTransition:
+    """A status change ops make by hand, the service that makes it and the service's
+    own answer to "is it allowed now?" (None, or why not)."""
+
+    name: str
+    label: str
+    done: str
+    service: Callable[..., Engagement]
+    reason_required: bool
+    refusal: Callable[[Engagement], str | None]
+
+    def offered(self, engagement: Engagement) -> bool:
+        return self.refusal(engagement) is None
+
+
+# The status changes staff make by hand, offered by the admin and the ops
+# engagement page alike: each asks its service's refusal, never restates it.
+STAFF_TRANSITIONS = {
+    t.name: t
+    for t in [
+        StaffTransition(
+            "release",
+            "Release coach",
+            "coach released",
+            engagement_release_coach,
+            False,
+            release_coach_refusal,
+        ),
+        StaffTransition(
+            "hold",
+            "Put on hold",
+            "put on hold",
+            engagement_put_on_hold,
+            False,
+            put_on_hold_refusal,
+        ),
+        StaffTransition(
+            "resume",
+            "Resume",
+            "resumed",
+            engagement_resume,
+            False,
+            resume_refusal,
+        ),
+        StaffTransition(
+            "cancel",
+            "Cancel",
+            "cancelled",
+            engagement_cancel,
+            True,
+            cancel_refusal,
+        ),
+        StaffTransition(
+            "complete",
+            "Mark completed early",
+            "marked completed",
+            engagement_complete_early,
+            True,
+            complete_early_refusal,
+        ),
+    ]
+}
 
 
 # --- Sessions -------------------------------------------------------------

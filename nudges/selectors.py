@@ -5,14 +5,25 @@ whatever the number of flags, engagements or coaches (bench/, README
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import reduce
+from operator import or_
 from typing import Any
+from uuid import UUID
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Min, Prefetch, QuerySet
+from django.db.models import Count, F, Min, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from engagements.models import Engagement
+from accounts.models import AuditEvent
+from coaches.models import CoachProfile
+from engagements.models import CoachingSession, Engagement, Outcome, Program, Status
 from engagements.selectors import coaches_with_load
 from nudges.models import FlagKind, NudgeFlag, NudgeRun
+from nudges.rules import RECIPIENTS
 
 FLAGGED_PER_PAGE = 50
 COACHES_PER_PAGE = 50
@@ -33,7 +44,39 @@ def open_flag_summary() -> list[dict[str, Any]]:
     ]
 
 
-def flagged_engagements_page(*, number: str | None) -> Page[Any]:
+@dataclass(frozen=True)
+class FlagFilter:
+    """The dashboard's filters, as its form cleaned them; None is "any"."""
+
+    program: Program | None = None
+    kind: str = ""
+    coach: CoachProfile | None = None
+    days: int | None = None
+
+
+def _filtered(flags: QuerySet[NudgeFlag], filters: FlagFilter, today: date) -> QuerySet[NudgeFlag]:
+    if filters.program is not None:
+        flags = flags.filter(engagement__program=filters.program)
+    if filters.kind:
+        flags = flags.filter(kind=filters.kind)
+    if filters.coach is not None:
+        flags = flags.filter(engagement__coach=filters.coach)
+    if filters.days:
+        flags = flags.filter(stuck_at_least(filters.days, today=today))
+    return flags
+
+
+@dataclass(frozen=True)
+class FlaggedRow:
+    """A flagged engagement on the dashboard, with how long each open flag has held."""
+
+    engagement: Engagement
+    stuck: list[OpenFlag]
+
+
+def flagged_engagements_page(
+    *, number: str | None, filters: FlagFilter | None = None, today: date | None = None
+) -> Page[Any]:
     """One page of engagements with open flags, oldest flag first, each with its open flags.
 
     Engagements are ordered by their oldest open flag, aggregated on the flags
@@ -41,10 +84,13 @@ def flagged_engagements_page(*, number: str | None) -> Page[Any]:
     engagements are then loaded by id. Grouping the joined engagement rows
     instead took ~1 s at 100,000 engagements and 40,000 flags (bench/, README
     "Performance"). `number` is the raw page parameter; a bad one gives page 1.
+    The filters choose which open flags count; each row still shows all its open flags.
     """
+    today = today or timezone.localdate()
     open_flags = _open_flags()
     oldest_first = (
-        open_flags.order_by()
+        _filtered(open_flags, filters or FlagFilter(), today)
+        .order_by()
         .values("engagement_id")
         .annotate(oldest=Min("raised_at"))
         .order_by("oldest", "engagement_id")
@@ -59,7 +105,14 @@ def flagged_engagements_page(*, number: str | None) -> Page[Any]:
         )
         .in_bulk(ids)
     )
-    page.object_list = [engagements[pk] for pk in ids if pk in engagements]
+    page.object_list = [
+        FlaggedRow(
+            engagement=engagements[pk],
+            stuck=open_flags_stuck(engagements[pk].open_flags, today=today),
+        )
+        for pk in ids
+        if pk in engagements
+    ]
     return page
 
 
@@ -78,3 +131,204 @@ def coach_capacity_page(*, number: str | None) -> Page[Any]:
 def last_nudge_run() -> NudgeRun | None:
     """The latest run that did something; skipped runs are not what ops look for."""
     return NudgeRun.objects.exclude(outcome=NudgeRun.Outcome.SKIPPED).first()
+
+
+# --- One engagement, for ops ------------------------------------------------------
+
+
+# The date each rule reads (nudges/rules.py, flag_conditions): the condition began
+# then. behind_schedule reads no engagement date: it began the day the program came
+# within its threshold (ends_on - behind_schedule_days).
+STUCK_SINCE_FIELD: dict[FlagKind, str] = {
+    FlagKind.NO_COACH_SELECTED: "invited_at",
+    FlagKind.NO_FIRST_SESSION: "coach_selected_at",
+    FlagKind.STALLED: "last_session_on",
+}
+
+
+def _behind_schedule_since(program: Program) -> date:
+    return program.ends_on - timedelta(days=program.behind_schedule_days)
+
+
+def stuck_since(flag: NudgeFlag) -> date | None:
+    """The day the flag's condition began (its engagement and program are loaded)."""
+    engagement = flag.engagement
+    kind = FlagKind(flag.kind)
+    if kind == FlagKind.BEHIND_SCHEDULE:
+        return _behind_schedule_since(engagement.program)
+    began: date | datetime | None = getattr(engagement, STUCK_SINCE_FIELD[kind])
+    if isinstance(began, datetime):
+        return timezone.localdate(began)
+    return began
+
+
+def stuck_at_least(days: int, *, today: date) -> Q:
+    """A condition on flags: stuck_since is at least `days` days before `today`.
+
+    The same dates as stuck_since, in SQL. behind_schedule compares each program's
+    date in Python (programs are few; one query).
+    """
+    latest = today - timedelta(days=days)
+    next_day = datetime.combine(
+        latest + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone()
+    )
+    by_kind = []
+    for kind, field in STUCK_SINCE_FIELD.items():
+        is_time = field.endswith("_at")  # a moment: its local day is at most `latest`
+        lookup = f"engagement__{field}__lt" if is_time else f"engagement__{field}__lte"
+        by_kind.append(Q(kind=kind, **{lookup: next_day if is_time else latest}))
+    programs = [
+        program.pk
+        for program in Program.objects.only("pk", "ends_on", "behind_schedule_days")
+        if _behind_schedule_since(program) <= latest
+    ]
+    by_kind.append(Q(kind=FlagKind.BEHIND_SCHEDULE, engagement__program__in=programs))
+    return reduce(or_, by_kind)
+
+
+def days_stuck(flag: NudgeFlag, today: date) -> int | None:
+    since = stuck_since(flag)
+    return None if since is None else max((today - since).days, 0)
+
+
+def ops_engagement_or_404(public_id: UUID) -> Engagement:
+    """The engagement with the people and program its page names."""
+    return get_object_or_404(
+        Engagement.objects.select_related("participant", "program", "coach__user"),
+        public_id=public_id,
+    )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of an engagement's history on the ops page."""
+
+    at: datetime
+    kind: str  # status, session, flag, reminder or event: how the line is marked
+    title: str
+    detail: str = ""
+    actor: str = ""
+
+
+# Sessions whose columns the page may show: never the notes (config/privacy.py).
+SESSION_COLUMNS = ("public_id", "number", "held_on", "duration_minutes", "outcome", "created_at")
+
+
+@dataclass(frozen=True)
+class OpenFlag:
+    """An open flag with the day its condition began and how long that is."""
+
+    flag: NudgeFlag
+    since: date | None
+    days: int | None
+
+    @property
+    def reminds(self) -> bool:
+        return bool(RECIPIENTS[FlagKind(self.flag.kind)])
+
+
+def engagement_flags(engagement: Engagement) -> list[NudgeFlag]:
+    """Every flag the engagement has had, oldest first (one query)."""
+    return list(engagement.flags.order_by("raised_at", "pk"))
+
+
+def open_flags_stuck(flags: list[NudgeFlag], *, today: date) -> list[OpenFlag]:
+    """The open ones of `flags`, each with how long its engagement has been stuck."""
+    return [
+        OpenFlag(flag=flag, since=stuck_since(flag), days=days_stuck(flag, today))
+        for flag in flags
+        if flag.resolved_at is None
+    ]
+
+
+def engagement_timeline(engagement: Engagement, flags: list[NudgeFlag]) -> list[TimelineEntry]:
+    """Everything that happened to the engagement, newest first, in two queries more:
+    its sessions (without notes) and the audit events on it and its sessions."""
+    sessions = list(
+        CoachingSession.objects.filter(engagement=engagement)
+        .values(*SESSION_COLUMNS, coach_name=F("coach__user__full_name"))
+        .order_by("number")
+    )
+    numbers = {str(row["public_id"]): row["number"] for row in sessions}
+    events = (
+        AuditEvent.objects.select_related("actor")
+        .filter(
+            Q(object_type="engagements.engagement", object_id=str(engagement.public_id))
+            | Q(object_type="engagements.coachingsession", object_id__in=list(numbers))
+        )
+        .exclude(action="session.logged")  # the session's own line says it
+        .order_by("created_at", "pk")
+    )
+    entries = [
+        TimelineEntry(at=engagement.invited_at, kind="status", title="Invited"),
+        *map(_session_entry, sessions),
+        *(entry for flag in flags for entry in _flag_entries(flag)),
+        *(_event_entry(event, numbers) for event in events),
+    ]
+    # Oldest first, then reversed: of two things at the same moment, the later-made one
+    # (the reminder after its flag, the status change after its event) comes first.
+    return sorted(entries, key=lambda entry: entry.at)[::-1]
+
+
+def _session_entry(row: dict[str, Any]) -> TimelineEntry:
+    return TimelineEntry(
+        at=row["created_at"],
+        kind="session",
+        title=f"Session {row['number']} logged: {Outcome(row['outcome']).label.lower()}",
+        detail=f"Held on {row['held_on']:%-d %b %Y}, {row['duration_minutes']} minutes",
+        actor=row["coach_name"],
+    )
+
+
+def _flag_entries(flag: NudgeFlag) -> Iterator[TimelineEntry]:
+    label = flag.get_kind_display()
+    yield TimelineEntry(at=flag.raised_at, kind="flag", title=f"Flag raised: {label}")
+    for recipient in RECIPIENTS[FlagKind(flag.kind)]:
+        sent = getattr(flag, f"{recipient}_notified_at")
+        if sent is not None:
+            yield TimelineEntry(
+                at=sent, kind="reminder", title=f"Reminder sent to the {recipient}", detail=label
+            )
+    if flag.resolved_at is not None:
+        yield TimelineEntry(at=flag.resolved_at, kind="flag", title=f"Flag resolved: {label}")
+
+
+# How audit events read on the timeline; others show their action as recorded.
+EVENT_TITLES = {
+    "engagement.coach_released": "Coach released",
+    "engagement.resumed": "Resumed",
+    "engagement.completed_early": "Completed early",
+    "invitation.sent": "Invitation sent",
+    "nudge.reminder_sent": "Reminder sent now",
+    "feedback.closing_survey": "Closing survey answered",
+    "session.corrected": "Session corrected",
+    "feedback.session_rated": "Session rated by the participant",
+    "feedback.session_rating_changed": "Session rating changed by the participant",
+}
+
+
+def _event_entry(event: AuditEvent, numbers: dict[str, int]) -> TimelineEntry:
+    """A status change says from what to what, and why; other events what they were.
+    Only these derived words are shown, never the recorded values themselves."""
+    before, after = event.before or {}, event.after or {}
+    title = EVENT_TITLES.get(event.action, event.action)
+    kind = "event"
+    if "status" in after and after.get("status") != before.get("status"):
+        kind = "status"
+        change = f"{_status_label(before.get('status'))} → {_status_label(after['status'])}"
+        title = f"{title}: {change}" if event.action in EVENT_TITLES else change
+    details = []
+    if event.object_type == "engagements.coachingsession":
+        details.append(f"Session {numbers.get(event.object_id, '?')}")
+    if after.get("status_reason"):
+        details.append(f"Reason: {after['status_reason']}")
+    if event.action == "nudge.reminder_sent":
+        details.append("To the " + " and the ".join(after.get("recipients", [])))
+    actor = event.actor.full_name if event.actor else "Coachdesk"
+    return TimelineEntry(
+        at=event.created_at, kind=kind, title=title, detail="; ".join(details), actor=actor
+    )
+
+
+def _status_label(value: Any) -> str:
+    return Status(value).label if value in Status.values else "?"

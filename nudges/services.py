@@ -20,7 +20,8 @@ two runs at once never email the same person twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -30,10 +31,20 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
+from accounts.audit import audit_record
+from accounts.emails import email_enqueue_many
+from accounts.models import User
+from config.errors import DomainError
 from engagements.models import Engagement, Program
 from nudges.models import FlagKind, NudgeFlag, NudgeRun
-from nudges.reminders import nudge_reminders_send, reminders_people
-from nudges.rules import flag_conditions, flag_still_holds
+from nudges.reminders import (
+    Digest,
+    _digest,
+    _person,
+    nudge_reminders_send,
+    reminders_people,
+)
+from nudges.rules import RECIPIENTS, Recipient, flag_conditions, flag_still_holds, reminder_kinds
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +53,9 @@ logger = logging.getLogger(__name__)
 RUN_GAP = timedelta(hours=1)
 # Key of the PostgreSQL advisory lock held for the whole run ("nudg" in ASCII).
 LOCK_KEY = 0x6E756467
+# A reminder sent by hand (or by a run) is not sent again by hand within this time:
+# a second click, or two of the team at once, never email a person twice.
+REMIND_AGAIN_AFTER = timedelta(days=1)
 
 
 @dataclass
@@ -384,3 +398,133 @@ def _dry_run(*, programs: list[Program], today: date, force: bool) -> RunReport:
             f"nothing was written or sent.{guard}"
         ),
     )
+
+
+# --- Reminders sent by hand -------------------------------------------------
+
+
+class ReminderRefused(DomainError):
+    code = "reminder_refused"
+    message = "No reminder was sent."
+
+
+@dataclass
+class RemindResult:
+    """What nudge_remind_now did: digests queued, engagements reminded, refusals by reason."""
+
+    emails: int = 0
+    reminded: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
+
+
+def _run_lock_free() -> bool:
+    """Take the run lock until the transaction ends; False while a run holds it."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
+        return bool(cursor.fetchone()[0])
+
+
+def _why_not(flag: NudgeFlag, recipient: Recipient, now: datetime) -> str:
+    """Why `recipient` cannot be reminded of `flag` now, or "" when they can."""
+    if not flag.engagement.program.reminders_enabled:
+        return "Reminders are turned off for this program."
+    try:
+        person = _person(flag, recipient)
+    except LookupError:
+        return "The engagement has no coach to remind."
+    if not person.reminders_enabled:
+        return f"The {recipient} turned reminders off."
+    stamp = getattr(flag, f"{recipient}_notified_at")
+    if stamp is not None and now - stamp < REMIND_AGAIN_AFTER:
+        return f"The {recipient} was reminded less than a day ago."
+    return ""
+
+
+def _reminders_owed(
+    flags: list[NudgeFlag], now: datetime
+) -> tuple[dict[Digest, list[NudgeFlag]], dict[int, list[str]]]:
+    """The flags to remind of, by digest; and why not, per engagement id."""
+    owed: dict[Digest, list[NudgeFlag]] = defaultdict(list)
+    why_not: dict[int, list[str]] = defaultdict(list)
+    for flag in flags:
+        for recipient in RECIPIENTS[FlagKind(flag.kind)]:
+            why = _why_not(flag, recipient, now)
+            if why:
+                why_not[flag.engagement_id].append(why)
+            else:
+                owed[(_person(flag, recipient).pk, recipient)].append(flag)
+    return owed, why_not
+
+
+def _stamp(flag: NudgeFlag, recipient: Recipient, now: datetime) -> None:
+    """Record a reminder on the flag; `notified_at` once every recipient it has is stamped,
+    so the run sends none of them again."""
+    setattr(flag, f"{recipient}_notified_at", now)
+    people = [r for r in RECIPIENTS[FlagKind(flag.kind)] if _has_person(flag, r)]
+    if all(getattr(flag, f"{r}_notified_at") is not None for r in people):
+        flag.notified_at = now
+
+
+def _has_person(flag: NudgeFlag, recipient: Recipient) -> bool:
+    """A released engagement has no coach: nothing is owed to one."""
+    return recipient != Recipient.COACH or flag.engagement.coach_id is not None
+
+
+def nudge_remind_now(
+    *, engagements: Sequence[Engagement], actor: User, now: datetime | None = None
+) -> RemindResult:
+    """Email now the reminders that the engagements' open flags call for, one digest per person.
+
+    The same digests as the run's (reminders.py), to the same people (rules.RECIPIENTS),
+    stamped on the flags in the same transaction as they are queued, so the run does
+    not send them again. Refused for a person who turned reminders off, a program with
+    reminders off, or a person reminded of that flag less than REMIND_AGAIN_AFTER ago;
+    and for everything while a run holds the lock. Each engagement reminded is audited.
+    """
+    now = now or timezone.now()
+    result = RemindResult()
+    ids = [engagement.pk for engagement in engagements]
+    with transaction.atomic():
+        if not _run_lock_free():
+            raise ReminderRefused(
+                "The nightly nudge run is sending reminders right now. Try again in a few minutes."
+            )
+        flags = list(
+            NudgeFlag.objects.select_for_update(of=("self",))
+            .select_related(
+                "engagement__participant", "engagement__coach__user", "engagement__program"
+            )
+            .filter(engagement__in=ids, resolved_at__isnull=True, kind__in=reminder_kinds())
+            .order_by("pk")
+        )
+        owed, why_not = _reminders_owed(flags, now)
+        outgoing = []
+        reminded: dict[int, set[str]] = defaultdict(set)
+        for (_, recipient), mine in owed.items():
+            outgoing.append(
+                (_digest(_person(mine[0], recipient), recipient, mine), f"nudge_digest_{recipient}")
+            )
+            for flag in mine:
+                _stamp(flag, recipient, now)
+                reminded[flag.engagement_id].add(recipient)
+        email_enqueue_many(outgoing)
+        NudgeFlag.objects.bulk_update(
+            flags, ["participant_notified_at", "coach_notified_at", "notified_at"]
+        )
+        by_id = {flag.engagement_id: flag.engagement for flag in flags}
+        for engagement_id, recipients in reminded.items():
+            audit_record(
+                action="nudge.reminder_sent",
+                obj=by_id[engagement_id],
+                actor=actor,
+                after={"recipients": sorted(recipients)},
+            )
+    result.emails = len(outgoing)
+    result.reminded = len(reminded)
+    for pk in ids:
+        if pk not in reminded:
+            reasons = why_not.get(pk) or ["No open flag on this engagement calls for a reminder."]
+            result.refused[" ".join(dict.fromkeys(reasons))] += 1
+    return result

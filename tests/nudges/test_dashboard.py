@@ -74,15 +74,15 @@ def test_staff_see_open_flags_by_program_and_kind_with_counts(client, staff) -> 
     assert b"No coach selected" in response.content
 
 
-def test_flagged_engagements_link_to_their_admin_pages(client, staff) -> None:  # noqa: ANN001
+def test_flagged_engagements_link_to_their_ops_pages(client, staff) -> None:  # noqa: ANN001
     engagement = invited(ProgramFactory(), days_ago=10)
     run_nudges()
     login_verified(client, staff)
 
     response = client.get(URL)
 
-    admin_url = reverse("admin:engagements_engagement_change", args=[engagement.pk])
-    assert f'href="{admin_url}"'.encode() in response.content
+    ops_url = reverse("nudges:ops_engagement", kwargs={"public_id": engagement.public_id})
+    assert f'href="{ops_url}"'.encode() in response.content
     assert engagement.participant.full_name.encode() in response.content
 
 
@@ -123,8 +123,11 @@ def test_flagged_engagements_come_oldest_flag_first(client, staff) -> None:  # n
 
     response = client.get(URL)
 
-    assert [e.pk for e in response.context["page"].object_list] == [oldest.pk, recent.pk]
-    assert [f.kind for f in response.context["page"].object_list[0].open_flags] == [
+    assert [r.engagement.pk for r in response.context["page"].object_list] == [
+        oldest.pk,
+        recent.pk,
+    ]
+    assert [s.flag.kind for s in response.context["page"].object_list[0].stuck] == [
         FlagKind.NO_COACH_SELECTED
     ]
 
@@ -185,19 +188,28 @@ def _populate(n_flagged: int, n_coaches: int) -> None:
 
 @pytest.mark.parametrize(("flagged", "coaches"), [(2, 1), (70, 12)])
 def test_dashboard_query_count_is_fixed(
-    client, staff, django_assert_num_queries, flagged, coaches
+    client, staff, django_assert_max_num_queries, flagged, coaches
 ) -> None:  # noqa: ANN001, E501
     _populate(flagged, coaches)
     login_verified(client, staff)
 
     # session, user, flag summary, flagged count, flagged page ids, their
     # engagements, their open flags, coach count, a page of coaches with their
-    # load, last run, the unmatched bookings' count (scheduling's panel; none here), and
-    # the sliding-expiry session save
-    with django_assert_num_queries(11 + OTP_DEVICE_QUERY + SESSION_SAVE_QUERIES):
+    # load, last run, the unmatched bookings' count (scheduling's panel; none here),
+    # the filter's programs and coaches, at most one read of the programs'
+    # thresholds (days stuck), and the sliding-expiry session save. The same bound
+    # for 2 flags and for 70.
+    with django_assert_max_num_queries(14 + OTP_DEVICE_QUERY + SESSION_SAVE_QUERIES):
         response = client.get(URL)
 
     assert response.status_code == 200
+
+    # Filtered by days stuck: the programs' behind-schedule dates, one query more.
+    with django_assert_num_queries(13 + OTP_DEVICE_QUERY + SESSION_SAVE_QUERIES):
+        response = client.get(URL, {"days": "3", "kind": "no_first_session"})
+
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == flagged
 
 
 def test_run_on_the_demo_data_raises_flags_that_show_on_the_dashboard(

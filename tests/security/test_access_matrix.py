@@ -312,6 +312,22 @@ RULES: dict[str, Rule] = {
     # --- staff ---
     # Read-only: staff get a 405 for a POST, everyone else the same answer as a GET.
     "nudges:ops_dashboard": Rule(get=only("staff"), post=only("staff", answer=405)),
+    # The ops engagement page reads; each action is a POST through its service.
+    "nudges:ops_engagement": Rule(
+        kwargs=_engagement, get=only("staff"), post=only("staff", answer=405)
+    ),
+    "nudges:ops_engagement_action": Rule(
+        kwargs=lambda w: {"public_id": w.engagement.public_id, "action": "hold"},
+        get=only("staff", answer=405),
+        post=only("staff", answer=DONE),
+        writers=("staff",),
+    ),
+    "nudges:ops_remind": Rule(
+        get=only("staff", answer=405),
+        post=only("staff", answer=DONE),
+        post_data=lambda w: {"engagement": [w.engagement.public_id]},
+        writers=("staff",),
+    ),
     "reports:staff_programs": Rule(get=only("staff")),
     "reports:staff_program_report": Rule(
         kwargs=lambda w: {"public_id": w.program.public_id}, get=only("staff")

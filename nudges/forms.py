@@ -1,0 +1,87 @@
+"""The ops dashboard's filters (GET) and its bulk "send a reminder now" (POST)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+
+from coaches.models import CoachProfile
+from engagements.models import Program
+from nudges.models import FlagKind
+
+# Far beyond any engagement's age; a larger number is a typing slip.
+MAX_DAYS_STUCK = 3650
+# At most one page of the flagged list is selected at a time.
+MAX_SELECTED = 50
+
+
+class CoachChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.user.full_name)
+
+
+class FlagFilterForm(forms.Form):
+    """Narrow the flagged engagements by program, kind, coach and days stuck."""
+
+    program = forms.ModelChoiceField(
+        queryset=Program.objects.order_by("name", "pk"),
+        required=False,
+        to_field_name="public_id",
+        empty_label="All programs",
+        error_messages={"invalid_choice": "Choose a program from the list."},
+    )
+    kind = forms.ChoiceField(
+        label="Flag",
+        required=False,
+        choices=[("", "All flags"), *FlagKind.choices],
+        error_messages={"invalid_choice": "Choose a flag from the list."},
+    )
+    coach = CoachChoiceField(
+        queryset=CoachProfile.objects.select_related("user").order_by("user__full_name", "pk"),
+        required=False,
+        to_field_name="public_id",
+        empty_label="All coaches",
+        error_messages={"invalid_choice": "Choose a coach from the list."},
+    )
+    days = forms.IntegerField(
+        label="Stuck for at least (days)",
+        required=False,
+        min_value=0,
+        max_value=MAX_DAYS_STUCK,
+        error_messages={
+            "invalid": "Enter the days stuck as a whole number.",
+            "min_value": "Days stuck cannot be negative.",
+            "max_value": f"Enter at most {MAX_DAYS_STUCK} days.",
+        },
+    )
+
+
+class PublicIdsField(forms.Field):
+    """The ticked rows: a list of public ids (every value of the field's name)."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": "Tick at least one engagement to remind.",
+        "invalid": "That selection is not one of the listed engagements.",
+        "too_many": f"Tick at most {MAX_SELECTED} engagements at a time.",
+    }
+
+    def to_python(self, value: Any) -> list[uuid.UUID]:
+        try:
+            return [uuid.UUID(str(item)) for item in value or []]
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if len(value) > MAX_SELECTED:
+            raise forms.ValidationError(self.error_messages["too_many"], code="too_many")
+
+
+class RemindSelectedForm(forms.Form):
+    """The flagged engagements ticked on the dashboard, and the page to return to."""
+
+    engagement = PublicIdsField()
+    next = forms.CharField(required=False, max_length=2000)
