@@ -81,7 +81,10 @@ def test_subjects_and_text_parts_are_never_html_escaped(every_kind: dict[str, An
     to_coach = by_subject[f"{PARTICIPANT} chose you as their coach"]
     assert f"{PARTICIPANT} in {PROGRAM} chose you" in _flat(to_coach.body)
     to_participant = by_subject[f"{COACH} is your coach: book your first session"]
-    assert f"\n    {BOOKING}\n" in to_participant.body  # the link works as it is
+    # The link works as it is, with the participant's name and email filled in
+    # (CoachProfile.booking_link_for), url-encoded: one unbroken line.
+    (link,) = [line.strip() for line in to_participant.body.splitlines() if BOOKING in line]
+    assert link.startswith(f"{BOOKING}&name=") and " " not in link and "<" not in link
     reminder = by_subject[f"Choose your coach for {PROGRAM}"]
     assert f"Hello {PARTICIPANT}," in reminder.body
     to_coach = by_subject[f"Has a session with {PARTICIPANT} happened?"]
@@ -89,7 +92,8 @@ def test_subjects_and_text_parts_are_never_html_escaped(every_kind: dict[str, An
         f"You were chosen by {PARTICIPANT} in {PROGRAM}" in _flat(to_coach.body)
     )
     to_participant = by_subject["Book your first coaching session"]
-    assert BOOKING in to_participant.body.split()  # whole, on one line
+    # whole, on one line, with the participant's name and email
+    assert any(word.startswith(f"{BOOKING}&name=") for word in to_participant.body.split())
     assert f"Hello {PARTICIPANT}," in by_subject["Your Coachdesk sign-in code"].body
 
 
@@ -99,7 +103,9 @@ def test_html_parts_stay_escaped(every_kind: dict[str, Any]) -> None:
         assert "<script>" not in html and "<b>2026</b>" not in html
     by_subject = {m.subject: _html(m) for m in every_kind["messages"]}
     to_participant = by_subject[f"{COACH} is your coach: book your first session"]
-    assert 'href="https://cal.example.com/zoe?type=intro&amp;duration=60"' in to_participant
+    assert (
+        'href="https://cal.example.com/zoe?type=intro&amp;duration=60&amp;name=' in to_participant
+    )
     assert "Zoë D&#x27;Arcy &amp; Partners" in to_participant
     to_coach = by_subject[f"{PARTICIPANT} chose you as their coach"]
     assert "Siobhán O&#x27;Brien &lt;script&gt;alert(1)&lt;/script&gt;" in to_coach

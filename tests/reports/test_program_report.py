@@ -91,6 +91,7 @@ def test_open_flags_by_kind_leave_out_resolved_flags(report_data) -> None:  # no
         FlagKind.NO_FIRST_SESSION: 1,
         FlagKind.STALLED: 1,  # C's; F's is resolved, H's is another program's
         FlagKind.BEHIND_SCHEDULE: 0,
+        FlagKind.UNCONFIRMED_SESSION: 0,
     }
     assert report.open_flags_total == 3
 
