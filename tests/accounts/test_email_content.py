@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 from django_tasks_db.models import DBTaskResult
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -67,7 +68,12 @@ def every_kind(client: Client, mailoutbox: list[Any], run_worker: Any) -> dict[s
     Client().post("/login/", {"email": engagement.participant.email})
     run_worker()
     assert len(mailoutbox) == 7
-    return {"messages": list(mailoutbox), "engagement": engagement, "coach": coach}
+    return {
+        "messages": list(mailoutbox),
+        "engagement": engagement,
+        "coach": coach,
+        "reminded": reminded,
+    }
 
 
 def test_subjects_and_text_parts_are_never_html_escaped(every_kind: dict[str, Any]) -> None:
@@ -81,7 +87,10 @@ def test_subjects_and_text_parts_are_never_html_escaped(every_kind: dict[str, An
     to_coach = by_subject[f"{PARTICIPANT} chose you as their coach"]
     assert f"{PARTICIPANT} in {PROGRAM} chose you" in _flat(to_coach.body)
     to_participant = by_subject[f"{COACH} is your coach: book your first session"]
-    assert f"\n    {BOOKING}\n" in to_participant.body  # the link works as it is
+    # The link works as it is: the coach's own, with the participant's name and email.
+    link = every_kind["coach"].booking_link_for(every_kind["engagement"].participant)
+    assert link.startswith(BOOKING + "&name=")
+    assert f"\n    {link}\n" in to_participant.body
     reminder = by_subject[f"Choose your coach for {PROGRAM}"]
     assert f"Hello {PARTICIPANT}," in reminder.body
     to_coach = by_subject[f"Has a session with {PARTICIPANT} happened?"]
@@ -89,7 +98,8 @@ def test_subjects_and_text_parts_are_never_html_escaped(every_kind: dict[str, An
         f"You were chosen by {PARTICIPANT} in {PROGRAM}" in _flat(to_coach.body)
     )
     to_participant = by_subject["Book your first coaching session"]
-    assert BOOKING in to_participant.body.split()  # whole, on one line
+    digest_link = every_kind["coach"].booking_link_for(every_kind["reminded"][1].participant)
+    assert digest_link in to_participant.body.split()  # whole, on one line
     assert f"Hello {PARTICIPANT}," in by_subject["Your Coachdesk sign-in code"].body
 
 
@@ -99,7 +109,11 @@ def test_html_parts_stay_escaped(every_kind: dict[str, Any]) -> None:
         assert "<script>" not in html and "<b>2026</b>" not in html
     by_subject = {m.subject: _html(m) for m in every_kind["messages"]}
     to_participant = by_subject[f"{COACH} is your coach: book your first session"]
-    assert 'href="https://cal.example.com/zoe?type=intro&amp;duration=60"' in to_participant
+    link = every_kind["coach"].booking_link_for(every_kind["engagement"].participant)
+    assert f'href="{escape(link)}"' in to_participant
+    assert 'href="https://cal.example.com/zoe?type=intro&amp;duration=60&amp;name=' in (
+        to_participant
+    )
     assert "Zoë D&#x27;Arcy &amp; Partners" in to_participant
     to_coach = by_subject[f"{PARTICIPANT} chose you as their coach"]
     assert "Siobhán O&#x27;Brien &lt;script&gt;alert(1)&lt;/script&gt;" in to_coach
