@@ -67,7 +67,12 @@ def every_kind(client: Client, mailoutbox: list[Any], run_worker: Any) -> dict[s
     Client().post("/login/", {"email": engagement.participant.email})
     run_worker()
     assert len(mailoutbox) == 7
-    return {"messages": list(mailoutbox), "engagement": engagement, "coach": coach}
+    return {
+        "messages": list(mailoutbox),
+        "engagement": engagement,
+        "coach": coach,
+        "reminded": reminded,
+    }
 
 
 def test_subjects_and_text_parts_are_never_html_escaped(every_kind: dict[str, Any]) -> None:
