@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import connection, connections
+from django.test import Client
 
+from accounts.models import User
+from coaches.models import CoachProfile
+from engagements.models import Program
 from tests import factories
 from tests.signin import login_verified
 
@@ -77,7 +82,7 @@ def run_in_threads() -> Callable[..., list[Any]]:
 
 
 @pytest.fixture(autouse=True)
-def _media_root(tmp_path: Any) -> Any:
+def _media_root(tmp_path: Path) -> Iterator[None]:
     """Uploaded files (coach photos) go to a folder of the test's own, never to media/.
 
     override_settings rather than pytest-django's `settings`: requesting that here
@@ -125,33 +130,33 @@ def run_worker(db: None, monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
 
 
 @pytest.fixture
-def participant(db: None) -> Any:
+def participant(db: None) -> User:
     return factories.UserFactory(role="participant")
 
 
 @pytest.fixture
-def coach(db: None) -> Any:
+def coach(db: None) -> CoachProfile:
     return factories.CoachFactory()
 
 
 @pytest.fixture
-def staff(db: None) -> Any:
+def staff(db: None) -> User:
     return factories.UserFactory(role="staff")
 
 
 @pytest.fixture
-def program(db: None) -> Any:
+def program(db: None) -> Program:
     return factories.ProgramFactory()
 
 
 @pytest.fixture
-def admin_client_verified(client: Any, staff: Any) -> Any:
+def admin_client_verified(client: Client, staff: User) -> Client:
     """A client signed in as staff with a code-verified session, as the admin requires."""
     return login_verified(client, staff)
 
 
 @pytest.fixture(autouse=True)
-def _raise_on_n_plus_one() -> Any:
+def _raise_on_n_plus_one() -> Iterator[None]:
     """Every test runs inside django-zeal: an N+1 query pattern raises NPlusOneError.
 
     Requests get their own scope from zeal's middleware (settings, ZEAL=true), so

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from django.test import Client
+
+from accounts.models import User
 
 
-def login_verified(client: Any, user: Any) -> Any:
+def login_verified(client: Client, user: User) -> Client:
     """Sign `user` in as the code flow would: a session verified by their OTP device.
 
     The admin admits only verified staff sessions; force_login alone is refused.

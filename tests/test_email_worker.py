@@ -4,11 +4,13 @@ worker runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
 
 import pytest
 import time_machine
+from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -23,8 +25,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_each_kind_of_email_is_queued_and_sent_only_by_the_worker(
-    client: Client, tmp_path: Path, mailoutbox, run_worker
-) -> None:  # noqa: ANN001
+    client: Client,
+    tmp_path: Path,
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
+) -> None:
     program = factories.ProgramFactory(name="Leaders 2026")
     # An invitation (the participant import).
     people = tmp_path / "people.csv"

@@ -3,34 +3,42 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.core.mail import EmailMessage
+from django.test import Client
+from pytest_django import DjangoCaptureOnCommitCallbacks
+
+from accounts.models import User
+from tests.responses import ClientResponse
 
 CODE_RE = re.compile(r"\b(\d{6})\b")
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> Any:
+def _fresh_rate_limits() -> Iterator[None]:
     """Rate-limit counters and shadow throttles live in the cache: start each test clean."""
     cache.clear()
     yield
     cache.clear()
 
 
-def code_in(message: Any) -> str:
-    match = CODE_RE.search(message.body)
+def code_in(message: EmailMessage) -> str:
+    match = CODE_RE.search(str(message.body))
     assert match, "no 6-digit code in the email text"
     return match.group(1)
 
 
 @pytest.fixture
-def request_code(client: Any, run_worker: Callable[[], int]) -> Callable[..., Any]:
+def request_code(client: Client, run_worker: Callable[[], int]) -> Callable[..., ClientResponse]:
     """POST the address to /login/, then let the worker send what was queued."""
 
-    def run(email: str, *, next: str | None = None, on: Any = None, **extra: Any) -> Any:
+    def run(
+        email: str, *, next: str | None = None, on: Client | None = None, **extra: Any
+    ) -> ClientResponse:
         data = {"email": email}
         if next is not None:
             data["next"] = next
@@ -42,8 +50,10 @@ def request_code(client: Any, run_worker: Callable[[], int]) -> Callable[..., An
 
 
 @pytest.fixture
-def enter_code(client: Any, django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
-    def run(code: str, *, on: Any = None, **extra: Any) -> Any:
+def enter_code(
+    client: Client, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> Callable[..., ClientResponse]:
+    def run(code: str, *, on: Client | None = None, **extra: Any) -> ClientResponse:
         with django_capture_on_commit_callbacks(execute=True):
             return (on or client).post("/login/code/", {"code": code}, **extra)
 
@@ -52,11 +62,14 @@ def enter_code(client: Any, django_capture_on_commit_callbacks: Any) -> Callable
 
 @pytest.fixture
 def sign_in(
-    client: Any, mailoutbox: list[Any], request_code: Any, enter_code: Any
-) -> Callable[..., Any]:
+    client: Client,
+    mailoutbox: list[EmailMessage],
+    request_code: Callable[..., ClientResponse],
+    enter_code: Callable[..., ClientResponse],
+) -> Callable[..., ClientResponse]:
     """Sign `user` in through the real flow; return the response to the code step."""
 
-    def run(user: Any, *, on: Any = None, next: str | None = None) -> Any:
+    def run(user: User, *, on: Client | None = None, next: str | None = None) -> ClientResponse:
         request_code(user.email, next=next, on=on)
         return enter_code(code_in(mailoutbox[-1]), on=on)
 

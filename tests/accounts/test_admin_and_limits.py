@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from django.test import Client
+from django.core.mail import EmailMultiAlternatives
+from django.test import Client, RequestFactory
+from pytest_django import Settings
+from time_machine import TimeMachineFixture
 
 from accounts.limits import email_digest, wait_in_words
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from tests import factories
 from tests.accounts.conftest import code_in
 
@@ -18,7 +23,7 @@ pytestmark = pytest.mark.django_db
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def test_admin_refuses_a_staff_session_not_verified_by_code(client: Client, staff) -> None:  # noqa: ANN001
+def test_admin_refuses_a_staff_session_not_verified_by_code(client: Client, staff: User) -> None:
     client.force_login(staff)
     assert _lands_on(client, "/admin/") == "/login/?next=/admin/"
 
@@ -28,18 +33,24 @@ def test_admin_login_page_sends_people_to_the_code_sign_in(client: Client) -> No
     assert response["Location"] == "/login/?next=/admin/accounts/user/"
 
 
-def test_admin_admits_staff_verified_by_code(client: Client, sign_in, staff) -> None:  # noqa: ANN001
+def test_admin_admits_staff_verified_by_code(
+    client: Client, sign_in: Callable[..., Any], staff: User
+) -> None:
     client.get("/login/?next=/admin/")
     assert sign_in(staff, next="/admin/")["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
 
 
-def test_admin_refuses_a_verified_non_staff_user(client: Client, sign_in) -> None:  # noqa: ANN001
+def test_admin_refuses_a_verified_non_staff_user(
+    client: Client, sign_in: Callable[..., Any]
+) -> None:
     sign_in(factories.UserFactory(role="coach"))
     assert _lands_on(client, "/admin/") == "/login/?next=/admin/"
 
 
-def test_admin_sign_out_ends_the_session(client: Client, sign_in, staff) -> None:  # noqa: ANN001
+def test_admin_sign_out_ends_the_session(
+    client: Client, sign_in: Callable[..., Any], staff: User
+) -> None:
     sign_in(staff)
     client.post("/admin/logout/")
     assert _lands_on(client, "/admin/") == "/login/?next=/admin/"
@@ -47,8 +58,14 @@ def test_admin_sign_out_ends_the_session(client: Client, sign_in, staff) -> None
 
 
 def test_staff_unlock_action_lets_a_person_over_the_address_limit_ask_again(
-    client: Client, sign_in, request_code, enter_code, mailoutbox, staff, participant
-) -> None:  # noqa: ANN001
+    client: Client,
+    sign_in: Callable[..., Any],
+    request_code: Callable[..., Any],
+    enter_code: Callable[..., Any],
+    mailoutbox: list[EmailMultiAlternatives],
+    staff: User,
+    participant: User,
+) -> None:
     browser = Client()
     for _ in range(5):
         assert request_code(participant.email, on=browser).status_code == 302
@@ -68,8 +85,8 @@ def test_staff_unlock_action_lets_a_person_over_the_address_limit_ask_again(
 
 
 def test_staff_deactivate_action_signs_the_user_out_and_is_audited(
-    client: Client, sign_in, staff
-) -> None:  # noqa: ANN001
+    client: Client, sign_in: Callable[..., Any], staff: User
+) -> None:
     coach = factories.UserFactory(role="coach")
     coach_browser = Client()
     sign_in(coach, on=coach_browser)
@@ -85,7 +102,9 @@ def test_staff_deactivate_action_signs_the_user_out_and_is_audited(
     assert client.get("/admin/").status_code == 200  # staff did not deactivate themselves
 
 
-def test_unticking_active_in_the_user_form_is_audited(client: Client, sign_in, staff) -> None:  # noqa: ANN001
+def test_unticking_active_in_the_user_form_is_audited(
+    client: Client, sign_in: Callable[..., Any], staff: User
+) -> None:
     sponsor = factories.UserFactory(role="sponsor")
     sign_in(staff)
     client.post(
@@ -107,8 +126,11 @@ def _lands_on(client: Client, path: str) -> str:
 
 
 def test_sixth_code_request_for_one_address_in_fifteen_minutes_is_429_with_the_wait(
-    time_machine, request_code, mailoutbox, participant
-) -> None:  # noqa: ANN001
+    time_machine: TimeMachineFixture,
+    request_code: Callable[..., Any],
+    mailoutbox: list[EmailMultiAlternatives],
+    participant: User,
+) -> None:
     time_machine.move_to(START, tick=False)
     variants = [participant.email, participant.email.upper(), f" {participant.email} "]
     for variant in variants + variants[:2]:
@@ -124,8 +146,8 @@ def test_sixth_code_request_for_one_address_in_fifteen_minutes_is_429_with_the_w
 
 
 def test_the_wait_on_the_address_limit_is_never_wrong(
-    time_machine, request_code, participant
-) -> None:  # noqa: ANN001
+    time_machine: TimeMachineFixture, request_code: Callable[..., Any], participant: User
+) -> None:
     time_machine.move_to(START, tick=False)
     for _ in range(5):
         request_code(participant.email)
@@ -138,7 +160,9 @@ def test_the_wait_on_the_address_limit_is_never_wrong(
 
 
 @pytest.mark.parametrize("value", [f"value-{n}" for n in range(40)])
-def test_the_counted_wait_ends_exactly_when_the_window_does(time_machine, rf, value) -> None:  # noqa: ANN001
+def test_the_counted_wait_ends_exactly_when_the_window_does(
+    time_machine: TimeMachineFixture, rf: RequestFactory, value: str
+) -> None:
     """The wait is exact to the second whatever the window's jitter: still refused
     one second before it ends, allowed when it ends. (The library's window holds at
     the second it names as its end, which once made the wait a second short.)"""
@@ -157,16 +181,16 @@ def test_the_counted_wait_ends_exactly_when_the_window_does(time_machine, rf, va
 
 
 def test_other_client_addresses_cannot_use_up_a_persons_allowance(
-    request_code, participant
-) -> None:  # noqa: ANN001
+    request_code: Callable[..., Any], participant: User
+) -> None:
     for _ in range(6):
         request_code(participant.email, REMOTE_ADDR="198.51.100.9")
     assert request_code(participant.email, REMOTE_ADDR="203.0.113.7").status_code == 302
 
 
 def test_client_address_flood_guard_comes_from_the_setting_and_says_how_long(
-    settings, request_code
-) -> None:  # noqa: ANN001
+    settings: Settings, request_code: Callable[..., Any]
+) -> None:
     settings.SIGNIN_CLIENT_ADDRESS_RATE = "20/h"
     for n in range(20):
         assert request_code(f"someone{n}@example.com").status_code == 302
@@ -177,7 +201,9 @@ def test_client_address_flood_guard_comes_from_the_setting_and_says_how_long(
     )
 
 
-def test_client_address_comes_from_the_configured_proxy_header(settings, request_code) -> None:  # noqa: ANN001
+def test_client_address_comes_from_the_configured_proxy_header(
+    settings: Settings, request_code: Callable[..., Any]
+) -> None:
     settings.CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
     settings.SIGNIN_CLIENT_ADDRESS_RATE = "20/h"
     for n in range(20):
@@ -186,7 +212,9 @@ def test_client_address_comes_from_the_configured_proxy_header(settings, request
     assert request_code("y@example.com", HTTP_X_REAL_IP="203.0.113.8").status_code == 302
 
 
-def test_the_default_flood_guard_fits_a_thousand_people_behind_one_address(settings) -> None:  # noqa: ANN001
+def test_the_default_flood_guard_fits_a_thousand_people_behind_one_address(
+    settings: Settings,
+) -> None:
     count, period = settings.SIGNIN_CLIENT_ADDRESS_RATE.split("/")
     assert (int(count), period) == (3000, "h")
 
@@ -237,8 +265,8 @@ def test_responses_carry_the_security_headers(client: Client) -> None:
 
 
 def test_session_and_csrf_cookies_are_secure_httponly_and_lax(
-    client: Client, sign_in, participant
-) -> None:  # noqa: ANN001
+    client: Client, sign_in: Callable[..., Any], participant: User
+) -> None:
     client.get("/login/", secure=True)
     csrf = client.cookies["csrftoken"]
     assert csrf["secure"] and csrf["samesite"] == "Lax"
@@ -252,8 +280,10 @@ def test_pages_are_not_cached(client: Client) -> None:
 
 
 def test_throttled_page_never_shows_the_submitted_code(
-    time_machine, request_code, enter_code
-) -> None:  # noqa: ANN001
+    time_machine: TimeMachineFixture,
+    request_code: Callable[..., Any],
+    enter_code: Callable[..., Any],
+) -> None:
     time_machine.move_to(START, tick=False)
     request_code("nobody@example.com")
     enter_code("123456")

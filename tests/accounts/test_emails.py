@@ -4,23 +4,30 @@ worker, retried with backoff when a send fails, visible to staff in the admin.""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import transaction
 from django.tasks.base import TaskResultStatus
+from django.test import Client
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
+from pytest_django import Settings
+from time_machine import TimeMachineFixture
 
 from accounts.emails import email_retry_delay, send_email
 from accounts.models import User
 from tests.factories import UserFactory
+from tests.mail import html_part
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _write_templates(tmp_path, settings) -> None:  # noqa: ANN001
+def _write_templates(tmp_path: Path, settings: Settings) -> None:
     folder = tmp_path / "emails"
     folder.mkdir()
     (folder / "hello_subject.txt").write_text("Hello {{ name }}\n")
@@ -38,8 +45,11 @@ def _ada() -> User:
 
 
 def test_email_is_queued_in_the_transaction_and_sent_by_the_worker(
-    tmp_path, settings, mailoutbox, run_worker
-) -> None:  # noqa: ANN001
+    tmp_path: Path,
+    settings: Settings,
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
+) -> None:
     _write_templates(tmp_path, settings)
     with transaction.atomic():
         send_email(template="hello", recipient=_ada(), context={"name": "Ada"})
@@ -49,13 +59,16 @@ def test_email_is_queued_in_the_transaction_and_sent_by_the_worker(
     (message,) = mailoutbox
     assert message.subject == "Hello Ada"
     assert "Hi Ada, see http" in message.body
-    assert message.alternatives[0].content == "<p>Hi Ada</p>"
+    assert html_part(message) == "<p>Hi Ada</p>"
     assert DBTaskResult.objects.get().status == TaskResultStatus.SUCCESSFUL
 
 
 def test_a_rolled_back_change_queues_and_sends_nothing(
-    tmp_path, settings, mailoutbox, run_worker
-) -> None:  # noqa: ANN001
+    tmp_path: Path,
+    settings: Settings,
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
+) -> None:
     _write_templates(tmp_path, settings)
     with pytest.raises(RuntimeError), transaction.atomic():
         send_email(template="hello", recipient=_ada(), context={"name": "Ada"})
@@ -66,14 +79,19 @@ def test_a_rolled_back_change_queues_and_sends_nothing(
 
 
 def test_a_failed_send_is_retried_with_backoff_and_then_delivered(
-    tmp_path, settings, mailoutbox, run_worker, monkeypatch, time_machine
-) -> None:  # noqa: ANN001
+    tmp_path: Path,
+    settings: Settings,
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
+    monkeypatch: pytest.MonkeyPatch,
+    time_machine: TimeMachineFixture,
+) -> None:
     _write_templates(tmp_path, settings)
     time_machine.move_to(timezone.now(), tick=False)
     real_send = EmailBackend.send_messages
     outage = {"left": 2}
 
-    def flaky_send(self, messages):  # noqa: ANN001, ANN202
+    def flaky_send(self: EmailBackend, messages: Sequence[EmailMessage]) -> int:
         if outage["left"]:
             outage["left"] -= 1
             raise ConnectionRefusedError("smtp down")
@@ -106,13 +124,18 @@ def test_a_failed_send_is_retried_with_backoff_and_then_delivered(
 
 
 def test_a_send_that_keeps_failing_ends_failed_after_the_last_attempt(
-    tmp_path, settings, mailoutbox, run_worker, monkeypatch, time_machine
-) -> None:  # noqa: ANN001
+    tmp_path: Path,
+    settings: Settings,
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
+    monkeypatch: pytest.MonkeyPatch,
+    time_machine: TimeMachineFixture,
+) -> None:
     _write_templates(tmp_path, settings)
     settings.EMAIL_MAX_ATTEMPTS = 3
     time_machine.move_to(timezone.now(), tick=False)
 
-    def down(self, messages):  # noqa: ANN001, ANN202
+    def down(self: EmailBackend, messages: Sequence[EmailMessage]) -> int:
         raise ConnectionRefusedError("smtp down")
 
     monkeypatch.setattr(EmailBackend, "send_messages", down)
@@ -128,8 +151,8 @@ def test_a_send_that_keeps_failing_ends_failed_after_the_last_attempt(
 
 
 def test_staff_see_pending_and_failed_messages_read_only_in_the_admin(
-    tmp_path, settings, admin_client_verified
-) -> None:  # noqa: ANN001
+    tmp_path: Path, settings: Settings, admin_client_verified: Client
+) -> None:
     _write_templates(tmp_path, settings)
     send_email(template="hello", recipient=_ada(), context={"name": "Ada"})
     row = DBTaskResult.objects.get()

@@ -4,14 +4,18 @@ out, the request reveals nothing, and a Redis outage is a clear 503."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
+from pytest_django import Settings
+from time_machine import TimeMachineFixture
 
 from accounts.models import AuditEvent, Role, SignInRequest, User
 from tests import factories
@@ -51,7 +55,9 @@ def test_the_request_does_the_same_database_work_for_known_unknown_and_deactivat
     assert DBTaskResult.objects.count() == 3
 
 
-def test_a_thousand_people_behind_one_office_address_all_sign_in(run_worker, mailoutbox) -> None:  # noqa: ANN001
+def test_a_thousand_people_behind_one_office_address_all_sign_in(
+    run_worker: Callable[[], int], mailoutbox: list[EmailMultiAlternatives]
+) -> None:
     people = User.objects.bulk_create(
         User(email=f"employee{n}@northwind.example", full_name=f"Employee {n}", password="!")
         for n in range(1000)
@@ -72,7 +78,9 @@ def test_a_thousand_people_behind_one_office_address_all_sign_in(run_worker, mai
     assert AuditEvent.objects.filter(action="signin.success").count() == 1000
 
 
-def test_a_flood_from_one_address_for_random_emails_is_bounded(settings, run_worker) -> None:  # noqa: ANN001
+def test_a_flood_from_one_address_for_random_emails_is_bounded(
+    settings: Settings, run_worker: Callable[[], int]
+) -> None:
     settings.SIGNIN_CLIENT_ADDRESS_RATE = "50/h"
     browser = Client(REMOTE_ADDR=OFFICE)
     answers = [
@@ -85,8 +93,12 @@ def test_a_flood_from_one_address_for_random_emails_is_bounded(settings, run_wor
 
 @pytest.mark.parametrize("attacker_address", [OFFICE, "198.51.100.66"])
 def test_nobody_can_keep_another_person_out(
-    time_machine, request_code, enter_code, mailoutbox, attacker_address: str
-) -> None:  # noqa: ANN001
+    time_machine: TimeMachineFixture,
+    request_code: Callable[..., Any],
+    enter_code: Callable[..., Any],
+    mailoutbox: list[EmailMultiAlternatives],
+    attacker_address: str,
+) -> None:
     time_machine.move_to(START, tick=False)
     victim = factories.UserFactory(role=Role.PARTICIPANT)
     attacker = Client(REMOTE_ADDR=attacker_address)
@@ -115,8 +127,8 @@ class _RedisDown:
 
 
 def test_with_redis_down_asking_for_a_code_is_a_clear_503_page_and_nothing_is_queued(
-    client: Client, settings, participant
-) -> None:  # noqa: ANN001
+    client: Client, settings: Settings, participant: User
+) -> None:
     assert client.get("/login/").status_code == 200  # the form itself needs no cache
     settings.CACHES = _RedisDown.CACHES
     response = client.post("/login/", {"email": participant.email})
@@ -129,8 +141,13 @@ def test_with_redis_down_asking_for_a_code_is_a_clear_503_page_and_nothing_is_qu
 
 
 def test_with_redis_down_a_code_already_sent_still_signs_in(
-    client: Client, settings, request_code, enter_code, mailoutbox, participant
-) -> None:  # noqa: ANN001
+    client: Client,
+    settings: Settings,
+    request_code: Callable[..., Any],
+    enter_code: Callable[..., Any],
+    mailoutbox: list[EmailMultiAlternatives],
+    participant: User,
+) -> None:
     request_code(participant.email)
     settings.CACHES = _RedisDown.CACHES
     assert enter_code(code_in(mailoutbox[0])).status_code == 302

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.sessions.models import Session
+from django.core.mail import EmailMultiAlternatives
 from django.test import Client
+from time_machine import TimeMachineFixture
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from accounts.services import user_deactivate
 from tests import factories
 from tests.accounts.conftest import code_in
@@ -25,12 +29,12 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     ("role", "home"),
     [("participant", "/"), ("coach", "/coach/"), ("sponsor", "/sponsor/"), ("staff", "/ops/")],
 )
-def test_each_role_lands_on_its_home(sign_in, role: str, home: str) -> None:  # noqa: ANN001
+def test_each_role_lands_on_its_home(sign_in: Callable[..., Any], role: str, home: str) -> None:
     user = factories.UserFactory(role=role)
     assert sign_in(user)["Location"] == home
 
 
-def test_same_site_next_is_honoured(client: Client, sign_in) -> None:  # noqa: ANN001
+def test_same_site_next_is_honoured(client: Client, sign_in: Callable[..., Any]) -> None:
     user = factories.UserFactory(role="coach")
     client.get("/login/?next=/coach/engagements/")
     assert sign_in(user, next="/coach/engagements/?tab=open")["Location"] == (
@@ -52,14 +56,14 @@ def test_same_site_next_is_honoured(client: Client, sign_in) -> None:  # noqa: A
         " //evil.example",
     ],
 )
-def test_next_pointing_off_site_is_refused(sign_in, target: str) -> None:  # noqa: ANN001
+def test_next_pointing_off_site_is_refused(sign_in: Callable[..., Any], target: str) -> None:
     user = factories.UserFactory(role="coach")
     assert sign_in(user, next=target)["Location"] == "/coach/"
 
 
 def test_participant_stays_signed_in_for_thirty_days(
-    client: Client, time_machine, sign_in, participant
-) -> None:  # noqa: ANN001
+    client: Client, time_machine: TimeMachineFixture, sign_in: Callable[..., Any], participant: User
+) -> None:
     time_machine.move_to(START, tick=False)
     sign_in(participant)
     assert client.session.get_expiry_age() == 30 * 24 * 60 * 60
@@ -71,8 +75,8 @@ def test_participant_stays_signed_in_for_thirty_days(
 
 @pytest.mark.parametrize("role", ["coach", "sponsor", "staff"])
 def test_other_roles_are_signed_out_after_thirty_idle_minutes(
-    client: Client, time_machine, sign_in, role: str
-) -> None:  # noqa: ANN001
+    client: Client, time_machine: TimeMachineFixture, sign_in: Callable[..., Any], role: str
+) -> None:
     time_machine.move_to(START, tick=False)
     sign_in(factories.UserFactory(role=role))
     time_machine.shift(timedelta(minutes=29))
@@ -83,13 +87,17 @@ def test_other_roles_are_signed_out_after_thirty_idle_minutes(
     assert not _signed_in(client)
 
 
-def test_logout_is_post_only(client: Client, sign_in, participant) -> None:  # noqa: ANN001
+def test_logout_is_post_only(
+    client: Client, sign_in: Callable[..., Any], participant: User
+) -> None:
     sign_in(participant)
     assert client.get("/logout/").status_code == 405
     assert _signed_in(client)
 
 
-def test_logout_ends_the_session_and_is_audited(client: Client, sign_in, participant) -> None:  # noqa: ANN001
+def test_logout_ends_the_session_and_is_audited(
+    client: Client, sign_in: Callable[..., Any], participant: User
+) -> None:
     sign_in(participant)
     session_key = client.session.session_key
     response = client.post("/logout/")
@@ -100,13 +108,15 @@ def test_logout_ends_the_session_and_is_audited(client: Client, sign_in, partici
     assert event.actor == participant
 
 
-def test_model_backend_refuses_an_inactive_user(participant) -> None:  # noqa: ANN001
+def test_model_backend_refuses_an_inactive_user(participant: User) -> None:
     participant.is_active = False
     participant.save()
     assert ModelBackend().get_user(participant.pk) is None
 
 
-def test_deactivated_user_is_signed_out_at_the_next_request_everywhere(sign_in, staff) -> None:  # noqa: ANN001
+def test_deactivated_user_is_signed_out_at_the_next_request_everywhere(
+    sign_in: Callable[..., Any], staff: User
+) -> None:
     user = factories.UserFactory(role="coach")
     laptop, phone = Client(), Client()
     sign_in(user, on=laptop)
@@ -120,21 +130,29 @@ def test_deactivated_user_is_signed_out_at_the_next_request_everywhere(sign_in, 
     assert (event.actor, event.object_id) == (staff, str(user.public_id))
 
 
-def test_deactivated_user_cannot_request_codes(request_code, mailoutbox, participant) -> None:  # noqa: ANN001
+def test_deactivated_user_cannot_request_codes(
+    request_code: Callable[..., Any], mailoutbox: list[EmailMultiAlternatives], participant: User
+) -> None:
     user_deactivate(user=participant, actor=None)
     assert request_code(participant.email)["Location"] == "/login/code/"
     assert mailoutbox == []
 
 
-def test_deactivating_twice_is_refused_without_a_second_event(participant) -> None:  # noqa: ANN001
+def test_deactivating_twice_is_refused_without_a_second_event(participant: User) -> None:
     assert user_deactivate(user=participant, actor=None)
     assert not user_deactivate(user=participant, actor=None)
     assert AuditEvent.objects.filter(action="user.deactivated").count() == 1
 
 
 def test_no_email_or_code_reaches_logs_or_audit_events(
-    client: Client, caplog, time_machine, request_code, enter_code, mailoutbox, participant
-) -> None:  # noqa: ANN001
+    client: Client,
+    caplog: pytest.LogCaptureFixture,
+    time_machine: TimeMachineFixture,
+    request_code: Callable[..., Any],
+    enter_code: Callable[..., Any],
+    mailoutbox: list[EmailMultiAlternatives],
+    participant: User,
+) -> None:
     time_machine.move_to(START, tick=False)
     caplog.set_level(logging.DEBUG)
     request_code(participant.email)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_tasks_db.models import DBTaskResult
+from pytest_django import DjangoAssertNumQueries
+from time_machine import TimeMachineFixture
 
-from accounts.models import AuditEvent, EmailCodeDevice, SignInRequest, hash_code, new_code
+from accounts.models import AuditEvent, EmailCodeDevice, SignInRequest, User, hash_code, new_code
 from accounts.services import (
     ROLE_HOMES,
     CodeAlreadyUsed,
@@ -27,6 +32,7 @@ from accounts.services import (
 )
 from tests import factories
 from tests.accounts.conftest import code_in
+from tests.mail import html_part
 
 pytestmark = pytest.mark.django_db
 
@@ -40,8 +46,8 @@ def test_login_page_asks_for_one_labelled_email_field(client: Client) -> None:
 
 
 def test_known_unknown_and_inactive_addresses_get_the_same_answer(
-    client: Client, request_code, mailoutbox
-) -> None:  # noqa: ANN001
+    client: Client, request_code: Callable[..., Any], mailoutbox: list[EmailMultiAlternatives]
+) -> None:
     factories.UserFactory(email="known@example.com")
     factories.UserFactory(email="gone@example.com", is_active=False)
     pages = []
@@ -59,8 +65,8 @@ def test_known_unknown_and_inactive_addresses_get_the_same_answer(
 
 
 def test_pending_address_is_never_in_the_url_or_the_page(
-    client: Client, request_code, participant
-) -> None:  # noqa: ANN001
+    client: Client, request_code: Callable[..., Any], participant: User
+) -> None:
     response = request_code(participant.email)
     assert participant.email not in response["Location"]
     assert participant.email not in client.get("/login/code/").content.decode()
@@ -76,8 +82,12 @@ def test_pending_address_is_never_in_the_url_or_the_page(
     ],
 )
 def test_a_bad_address_gets_its_own_message_and_nothing_is_queued(
-    client: Client, request_code, mailoutbox, email: str, message: str
-) -> None:  # noqa: ANN001
+    client: Client,
+    request_code: Callable[..., Any],
+    mailoutbox: list[EmailMultiAlternatives],
+    email: str,
+    message: str,
+) -> None:
     response = request_code(email)
     assert response.status_code == 200
     assert message in response.content.decode()
@@ -86,17 +96,17 @@ def test_a_bad_address_gets_its_own_message_and_nothing_is_queued(
 
 
 def test_code_email_shows_the_six_digit_code_in_its_text_not_its_subject(
-    request_code, mailoutbox, participant
-) -> None:  # noqa: ANN001
+    request_code: Callable[..., Any], mailoutbox: list[EmailMultiAlternatives], participant: User
+) -> None:
     request_code(participant.email.upper())
     (message,) = mailoutbox
     code = code_in(message)
     assert f"Your Coachdesk sign-in code is:\n\n    {code}\n" in message.body
     assert code not in message.subject
-    assert code in message.alternatives[0].content
+    assert code in html_part(message)
 
 
-def test_codes_are_six_digits_from_the_csprng(monkeypatch) -> None:  # noqa: ANN001
+def test_codes_are_six_digits_from_the_csprng(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
 
     def randbelow(n: int) -> int:
@@ -109,8 +119,8 @@ def test_codes_are_six_digits_from_the_csprng(monkeypatch) -> None:  # noqa: ANN
 
 
 def test_code_is_stored_only_as_a_keyed_hash_and_never_in_the_queue(
-    request_code, mailoutbox, participant
-) -> None:  # noqa: ANN001
+    request_code: Callable[..., Any], mailoutbox: list[EmailMultiAlternatives], participant: User
+) -> None:
     request_code(participant.email)
     code = code_in(mailoutbox[0])
     request = SignInRequest.objects.get(user=participant)
@@ -121,8 +131,12 @@ def test_code_is_stored_only_as_a_keyed_hash_and_never_in_the_queue(
 
 
 def test_right_code_signs_in_verified_and_rotates_the_session_key(
-    client: Client, request_code, enter_code, mailoutbox, participant
-) -> None:  # noqa: ANN001
+    client: Client,
+    request_code: Callable[..., Any],
+    enter_code: Callable[..., Any],
+    mailoutbox: list[EmailMultiAlternatives],
+    participant: User,
+) -> None:
     request_code(participant.email)
     key_before = client.session.session_key
     response = enter_code(code_in(mailoutbox[0]))
@@ -139,8 +153,12 @@ def test_code_page_without_a_pending_sign_in_goes_back_to_step_one(client: Clien
 
 
 def test_a_replayed_code_is_refused_with_its_own_message_and_writes_nothing(
-    client: Client, request_code, enter_code, mailoutbox, participant
-) -> None:  # noqa: ANN001
+    client: Client,
+    request_code: Callable[..., Any],
+    enter_code: Callable[..., Any],
+    mailoutbox: list[EmailMultiAlternatives],
+    participant: User,
+) -> None:
     request_code(participant.email)
     code = code_in(mailoutbox[0])
     enter_code(code)
@@ -154,14 +172,18 @@ def test_a_replayed_code_is_refused_with_its_own_message_and_writes_nothing(
     assert SignInRequest.objects.get().failures == 0
 
 
-def test_code_is_accepted_until_ten_minutes(time_machine, participant, mailoutbox) -> None:  # noqa: ANN001
+def test_code_is_accepted_until_ten_minutes(
+    time_machine: TimeMachineFixture, participant: User, mailoutbox: list[EmailMultiAlternatives]
+) -> None:
     time_machine.move_to(START, tick=False)
     token, code = _pending(participant, mailoutbox)
     time_machine.shift(timedelta(minutes=9, seconds=59))
     assert login_code_verify(token=token, code=code).user == participant
 
 
-def test_code_expires_after_ten_minutes(time_machine, participant, mailoutbox) -> None:  # noqa: ANN001
+def test_code_expires_after_ten_minutes(
+    time_machine: TimeMachineFixture, participant: User, mailoutbox: list[EmailMultiAlternatives]
+) -> None:
     time_machine.move_to(START, tick=False)
     token, code = _pending(participant, mailoutbox)
     time_machine.shift(timedelta(minutes=10))
@@ -170,7 +192,9 @@ def test_code_expires_after_ten_minutes(time_machine, participant, mailoutbox) -
     assert SignInRequest.objects.get().failures == 0  # nothing written
 
 
-def test_code_works_only_once(time_machine, participant, mailoutbox) -> None:  # noqa: ANN001
+def test_code_works_only_once(
+    time_machine: TimeMachineFixture, participant: User, mailoutbox: list[EmailMultiAlternatives]
+) -> None:
     time_machine.move_to(START, tick=False)
     token, code = _pending(participant, mailoutbox)
     login_code_verify(token=token, code=code)
@@ -179,8 +203,8 @@ def test_code_works_only_once(time_machine, participant, mailoutbox) -> None:  #
 
 
 def test_a_code_is_bound_to_the_browser_that_asked_for_it(
-    time_machine, participant, mailoutbox
-) -> None:  # noqa: ANN001
+    time_machine: TimeMachineFixture, participant: User, mailoutbox: list[EmailMultiAlternatives]
+) -> None:
     time_machine.move_to(START, tick=False)
     mine, my_code = _pending(participant, mailoutbox)
     theirs, their_code = _pending(participant, mailoutbox)
@@ -195,8 +219,8 @@ def test_a_code_is_bound_to_the_browser_that_asked_for_it(
 
 
 def test_a_code_entered_before_the_worker_sent_it_waits_and_writes_nothing(
-    client: Client, enter_code, participant
-) -> None:  # noqa: ANN001
+    client: Client, enter_code: Callable[..., Any], participant: User
+) -> None:
     client.post("/login/", {"email": participant.email})  # queued; no worker yet
     body = enter_code("123456").content.decode()
     assert CodeNotSentYet.message in body
@@ -205,8 +229,13 @@ def test_a_code_entered_before_the_worker_sent_it_waits_and_writes_nothing(
 
 
 def test_wrong_expired_used_up_and_used_codes_each_get_their_own_message(
-    client: Client, time_machine, request_code, enter_code, mailoutbox, participant
-) -> None:  # noqa: ANN001
+    client: Client,
+    time_machine: TimeMachineFixture,
+    request_code: Callable[..., Any],
+    enter_code: Callable[..., Any],
+    mailoutbox: list[EmailMultiAlternatives],
+    participant: User,
+) -> None:
     time_machine.move_to(START, tick=False)
     request_code(participant.email)
     code = code_in(mailoutbox[0])
@@ -220,8 +249,11 @@ def test_wrong_expired_used_up_and_used_codes_each_get_their_own_message(
 
 
 def test_code_must_be_six_digits_and_a_bad_one_writes_nothing(
-    client: Client, request_code, enter_code, participant
-) -> None:  # noqa: ANN001
+    client: Client,
+    request_code: Callable[..., Any],
+    enter_code: Callable[..., Any],
+    participant: User,
+) -> None:
     request_code(participant.email)
     letters = enter_code("12ab56").content.decode()
     empty = enter_code("").content.decode()
@@ -232,16 +264,24 @@ def test_code_must_be_six_digits_and_a_bad_one_writes_nothing(
 
 
 def test_spaces_in_a_typed_code_are_ignored(
-    client: Client, request_code, enter_code, mailoutbox, participant
-) -> None:  # noqa: ANN001
+    client: Client,
+    request_code: Callable[..., Any],
+    enter_code: Callable[..., Any],
+    mailoutbox: list[EmailMultiAlternatives],
+    participant: User,
+) -> None:
     request_code(participant.email)
     code = code_in(mailoutbox[0])
     assert enter_code(f" {code[:3]} {code[3:]} ").status_code == 302
 
 
 def test_a_code_entered_after_the_address_was_switched_gets_its_own_message(
-    client: Client, request_code, enter_code, mailoutbox, participant
-) -> None:  # noqa: ANN001
+    client: Client,
+    request_code: Callable[..., Any],
+    enter_code: Callable[..., Any],
+    mailoutbox: list[EmailMultiAlternatives],
+    participant: User,
+) -> None:
     other = factories.UserFactory()
     request_code(participant.email)
     first_code = code_in(mailoutbox[0])
@@ -256,8 +296,12 @@ def test_a_code_entered_after_the_address_was_switched_gets_its_own_message(
 
 
 def test_a_code_replaced_by_a_newer_one_for_the_same_address_says_so(
-    client: Client, request_code, enter_code, mailoutbox, participant
-) -> None:  # noqa: ANN001
+    client: Client,
+    request_code: Callable[..., Any],
+    enter_code: Callable[..., Any],
+    mailoutbox: list[EmailMultiAlternatives],
+    participant: User,
+) -> None:
     request_code(participant.email)
     first_code = code_in(mailoutbox[0])
     request_code(participant.email)
@@ -270,8 +314,13 @@ def test_a_code_replaced_by_a_newer_one_for_the_same_address_says_so(
 
 
 def test_wrong_codes_back_off_exponentially_and_say_how_long_in_words(
-    client: Client, time_machine, request_code, enter_code, mailoutbox, participant
-) -> None:  # noqa: ANN001
+    client: Client,
+    time_machine: TimeMachineFixture,
+    request_code: Callable[..., Any],
+    enter_code: Callable[..., Any],
+    mailoutbox: list[EmailMultiAlternatives],
+    participant: User,
+) -> None:
     time_machine.move_to(START, tick=False)
     request_code(participant.email)
     code = code_in(mailoutbox[0])
@@ -292,8 +341,13 @@ def test_wrong_codes_back_off_exponentially_and_say_how_long_in_words(
 
 
 def test_five_wrong_codes_use_the_code_up_and_a_new_code_works(
-    client: Client, time_machine, request_code, enter_code, mailoutbox, participant
-) -> None:  # noqa: ANN001
+    client: Client,
+    time_machine: TimeMachineFixture,
+    request_code: Callable[..., Any],
+    enter_code: Callable[..., Any],
+    mailoutbox: list[EmailMultiAlternatives],
+    participant: User,
+) -> None:
     time_machine.move_to(START, tick=False)
     request_code(participant.email)
     code = code_in(mailoutbox[0])
@@ -310,8 +364,11 @@ def test_five_wrong_codes_use_the_code_up_and_a_new_code_works(
 
 
 def test_unknown_address_uses_up_its_code_after_the_same_failures(
-    client: Client, time_machine, request_code, enter_code
-) -> None:  # noqa: ANN001
+    client: Client,
+    time_machine: TimeMachineFixture,
+    request_code: Callable[..., Any],
+    enter_code: Callable[..., Any],
+) -> None:
     time_machine.move_to(START, tick=False)
     request_code("nobody@example.com")
     pages = []
@@ -323,8 +380,8 @@ def test_unknown_address_uses_up_its_code_after_the_same_failures(
 
 
 def test_inactive_account_cannot_sign_in_with_an_earlier_code(
-    time_machine, participant, mailoutbox
-) -> None:  # noqa: ANN001
+    time_machine: TimeMachineFixture, participant: User, mailoutbox: list[EmailMultiAlternatives]
+) -> None:
     time_machine.move_to(START, tick=False)
     token, code = _pending(participant, mailoutbox)
     participant.is_active = False
@@ -334,8 +391,8 @@ def test_inactive_account_cannot_sign_in_with_an_earlier_code(
 
 
 def test_the_worker_sends_nothing_to_unknown_or_deactivated_addresses(
-    mailoutbox, participant
-) -> None:  # noqa: ANN001
+    mailoutbox: list[EmailMultiAlternatives], participant: User
+) -> None:
     participant.is_active = False
     participant.save()
     login_code_send.call(email=participant.email, token="t1")
@@ -346,8 +403,12 @@ def test_the_worker_sends_nothing_to_unknown_or_deactivated_addresses(
 
 @pytest.mark.parametrize("others", [0, 30])
 def test_code_check_takes_a_fixed_number_of_queries(
-    django_assert_num_queries, time_machine, participant, mailoutbox, others
-) -> None:  # noqa: ANN001
+    django_assert_num_queries: DjangoAssertNumQueries,
+    time_machine: TimeMachineFixture,
+    participant: User,
+    mailoutbox: list[EmailMultiAlternatives],
+    others: int,
+) -> None:
     time_machine.move_to(START, tick=False)
     for user in factories.UserFactory.create_batch(others):
         _pending(user, mailoutbox)
@@ -359,8 +420,8 @@ def test_code_check_takes_a_fixed_number_of_queries(
 
 
 def test_sign_in_request_asks_the_database_for_one_insert(
-    client: Client, django_assert_num_queries
-) -> None:  # noqa: ANN001
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     # The task row, then the new session (key check, savepoint, insert, release).
     with django_assert_num_queries(5):
         client.post("/login/", {"email": "someone@example.com"})
@@ -370,7 +431,7 @@ def test_sign_in_request_asks_the_database_for_one_insert(
 # helpers
 
 
-def _pending(user, outbox) -> tuple[str, str]:  # noqa: ANN001
+def _pending(user: User, outbox: list[EmailMultiAlternatives]) -> tuple[str, str]:
     """Run the worker's task for a new pending sign-in of `user`; return (token, code)."""
     token = secrets.token_urlsafe(32)
     login_code_send.call(email=user.email, token=token)
@@ -382,8 +443,8 @@ def _html(message: str) -> str:
 
 
 def test_a_code_for_an_earlier_request_is_told_apart_without_a_failure(
-    participant, mailoutbox
-) -> None:  # noqa: ANN001
+    participant: User, mailoutbox: list[EmailMultiAlternatives]
+) -> None:
     earlier, earlier_code = _pending(participant, mailoutbox)
     latest, latest_code = _pending(participant, mailoutbox)
     if earlier_code == latest_code:
@@ -393,7 +454,9 @@ def test_a_code_for_an_earlier_request_is_told_apart_without_a_failure(
     assert SignInRequest.objects.get(token=latest).failures == 0
 
 
-def test_a_guess_during_the_backoff_is_not_judged(time_machine, participant, mailoutbox) -> None:  # noqa: ANN001
+def test_a_guess_during_the_backoff_is_not_judged(
+    time_machine: TimeMachineFixture, participant: User, mailoutbox: list[EmailMultiAlternatives]
+) -> None:
     time_machine.move_to(START, tick=False)
     token, code = _pending(participant, mailoutbox)
     wrong = "000000" if code != "000000" else "111111"

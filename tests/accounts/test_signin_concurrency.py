@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -37,7 +39,9 @@ def _verify(token: str, code: str) -> object:
         return error
 
 
-def test_the_right_code_sent_twice_at_once_signs_in_only_once(run_in_threads) -> None:  # noqa: ANN001
+def test_the_right_code_sent_twice_at_once_signs_in_only_once(
+    run_in_threads: Callable[..., list[Any]],
+) -> None:
     request, code = _pending()
     results = run_in_threads(lambda i: _verify(request.token, code), THREADS)
     successes = [r for r in results if isinstance(r, EmailCodeDevice)]
@@ -45,7 +49,9 @@ def test_the_right_code_sent_twice_at_once_signs_in_only_once(run_in_threads) ->
     assert AuditEvent.objects.filter(action="signin.success").count() == 1
 
 
-def test_parallel_wrong_guesses_cannot_all_count_as_the_first(run_in_threads) -> None:  # noqa: ANN001
+def test_parallel_wrong_guesses_cannot_all_count_as_the_first(
+    run_in_threads: Callable[..., list[Any]],
+) -> None:
     request, _code = _pending()
     guesses = [f"{100000 + i:06d}" for i in range(THREADS)]
     results = run_in_threads(lambda i: _verify(request.token, guesses[i]), THREADS)
@@ -57,7 +63,9 @@ def test_parallel_wrong_guesses_cannot_all_count_as_the_first(run_in_threads) ->
     assert AuditEvent.objects.filter(action="signin.failure").count() == 1
 
 
-def test_racing_to_the_fifth_failure_uses_the_code_up_exactly_once(run_in_threads) -> None:  # noqa: ANN001
+def test_racing_to_the_fifth_failure_uses_the_code_up_exactly_once(
+    run_in_threads: Callable[..., list[Any]],
+) -> None:
     request, code = _pending(failures=4, last_failure_at=timezone.now() - timedelta(minutes=1))
     results = run_in_threads(lambda i: _verify(request.token, "135790"), THREADS)
     request.refresh_from_db()
@@ -67,7 +75,9 @@ def test_racing_to_the_fifth_failure_uses_the_code_up_exactly_once(run_in_thread
     assert isinstance(_verify(request.token, code), CodeUsedUp)
 
 
-def test_someone_elses_wrong_guesses_never_touch_my_sign_in(run_in_threads) -> None:  # noqa: ANN001
+def test_someone_elses_wrong_guesses_never_touch_my_sign_in(
+    run_in_threads: Callable[..., list[Any]],
+) -> None:
     mine, my_code = _pending()
     theirs = SignInRequest.objects.create(
         token=secrets.token_urlsafe(32),

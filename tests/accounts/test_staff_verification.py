@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from accounts.models import User
 from tests.signin import login_verified
 
 pytestmark = pytest.mark.django_db
@@ -20,8 +21,8 @@ STAFF_PAGES = [
 
 @pytest.mark.parametrize("path", STAFF_PAGES)
 def test_a_staff_session_not_verified_by_code_is_sent_to_sign_in(
-    client: Client, staff, path: str
-) -> None:  # noqa: ANN001
+    client: Client, staff: User, path: str
+) -> None:
     client.force_login(staff)
     response = client.get(path)
     assert response.status_code == 302
@@ -29,6 +30,6 @@ def test_a_staff_session_not_verified_by_code_is_sent_to_sign_in(
 
 
 @pytest.mark.parametrize("path", STAFF_PAGES)
-def test_a_code_verified_staff_session_is_let_in(client: Client, staff, path: str) -> None:  # noqa: ANN001
+def test_a_code_verified_staff_session_is_let_in(client: Client, staff: User, path: str) -> None:
     login_verified(client, staff)
     assert client.get(path).status_code == 200

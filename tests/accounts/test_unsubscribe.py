@@ -15,6 +15,7 @@ from accounts.models import AuditEvent, User
 from accounts.unsubscribe import unsubscribe_token, unsubscribe_url
 from engagements.services import invitation_send
 from tests import factories
+from tests.mail import html_part
 from tests.nudges.helpers import NOW, invited, run_nudges
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +48,7 @@ def test_a_reminder_offers_one_click_unsubscribe_and_says_it_is_automatic(remind
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert headers["Auto-Submitted"] == "auto-generated"
     assert url in reminder.body.split()  # and in the footer, for people
-    assert f'href="{url}"' in reminder.alternatives[0].content
+    assert f'href="{url}"' in html_part(reminder)
 
 
 def test_other_emails_have_no_unsubscribe_link(mailoutbox: list[Any], run_worker: Any) -> None:

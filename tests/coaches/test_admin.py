@@ -6,12 +6,16 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from import_export.tmp_storages import CacheStorage
+from pytest_django import DjangoAssertNumQueries
 
 from accounts.models import User
 from coaches.models import CoachProfile
+from engagements.models import Program
 from tests import factories
 from tests.engagements.test_import_coaches import csv_text, row
+from tests.responses import ClientResponse
 from tests.signin import SESSION_SAVE_QUERIES, login_verified
 
 pytestmark = pytest.mark.django_db
@@ -20,14 +24,16 @@ IMPORT = "/admin/coaches/coachprofile/import/"
 PROCESS = "/admin/coaches/coachprofile/process_import/"
 
 
-def names(response) -> set[str]:  # noqa: ANN001
+def names(response: ClientResponse) -> set[str]:
     assert response.status_code == 200
     return set(
         re.findall(r'<th class="field-user[^"]*"><a [^>]*>([^<]+)</a>', response.content.decode())
     )
 
 
-def test_coach_list_shows_capacity_active_engagements_and_accepting(client, staff) -> None:  # noqa: ANN001
+def test_coach_list_shows_capacity_active_engagements_and_accepting(
+    client: Client, staff: User
+) -> None:
     coach = factories.CoachFactory(capacity=4)
     for _ in range(3):
         factories.engagement_with_coach(coach=coach)
@@ -42,8 +48,8 @@ def test_coach_list_shows_capacity_active_engagements_and_accepting(client, staf
 
 @pytest.mark.parametrize("extra", [0, 40])
 def test_coach_list_query_count_does_not_grow_with_coaches(
-    client, staff, extra, django_assert_num_queries
-) -> None:  # noqa: ANN001
+    client: Client, staff: User, extra: int, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     for coach in factories.CoachFactory.create_batch(3 + extra):
         factories.engagement_with_coach(coach=coach)
     login_verified(client, staff)
@@ -55,7 +61,7 @@ def test_coach_list_query_count_does_not_grow_with_coaches(
         client.get(LIST)
 
 
-def test_filters_full_coaches_and_by_program(client, staff, program) -> None:  # noqa: ANN001
+def test_filters_full_coaches_and_by_program(client: Client, staff: User, program: Program) -> None:
     full = factories.CoachFactory(capacity=1, user__full_name="Fiona Full")
     factories.engagement_with_coach(coach=full)
     roomy = factories.CoachFactory(capacity=2, user__full_name="Rita Room")
@@ -69,7 +75,9 @@ def test_filters_full_coaches_and_by_program(client, staff, program) -> None:  #
     assert names(client.get(LIST, {"accepting_new__exact": "1"})) == {"Fiona Full", "Rita Room"}
 
 
-def test_admin_import_checks_then_confirms_into_the_program(client, staff, program) -> None:  # noqa: ANN001
+def test_admin_import_checks_then_confirms_into_the_program(
+    client: Client, staff: User, program: Program
+) -> None:
     assert settings.IMPORT_EXPORT_TMP_STORAGE_CLASS == "import_export.tmp_storages.CacheStorage"
     upload = SimpleUploadedFile("coaches.csv", csv_text(row()).encode(), content_type="text/csv")
     login_verified(client, staff)
@@ -91,7 +99,9 @@ def test_admin_import_checks_then_confirms_into_the_program(client, staff, progr
     assert cache.get(CacheStorage.CACHE_PREFIX + stored) is None
 
 
-def test_admin_import_lists_bad_rows_and_offers_no_confirmation(client, staff) -> None:  # noqa: ANN001
+def test_admin_import_lists_bad_rows_and_offers_no_confirmation(
+    client: Client, staff: User
+) -> None:
     text = csv_text(row(), row(email="grace@example.com", capacity="-3"))
     upload = SimpleUploadedFile("coaches.csv", text.encode(), content_type="text/csv")
     login_verified(client, staff)

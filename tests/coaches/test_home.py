@@ -3,9 +3,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.test import Client
 
-from accounts.models import Role
-from engagements.models import Outcome
+from accounts.models import Role, User
+from coaches.models import CoachProfile
+from engagements.models import Outcome, Program
 from tests import factories
 from tests.coaches.conftest import enrol, pool
 
@@ -22,7 +24,9 @@ def _progress(body: str) -> dict[str, str]:
     return {t: v for t, v in zip(terms, values, strict=True) if t.startswith("Sessions")}
 
 
-def test_participant_with_a_coach_sees_the_coach_booking_link_and_progress(client, program) -> None:  # noqa: ANN001
+def test_participant_with_a_coach_sees_the_coach_booking_link_and_progress(
+    client: Client, program: Program
+) -> None:
     (coach,) = pool(program, 1, headline="Calm under pressure")
     engagement = factories.engagement_with_coach(coach=coach, program=program)
     for number in (1, 2):
@@ -43,7 +47,9 @@ def test_participant_with_a_coach_sees_the_coach_booking_link_and_progress(clien
     assert program.ends_on.strftime("%B %Y") in body
 
 
-def test_participant_without_a_coach_is_sent_to_the_directory(client, program) -> None:  # noqa: ANN001
+def test_participant_without_a_coach_is_sent_to_the_directory(
+    client: Client, program: Program
+) -> None:
     engagement = enrol(program)
     client.force_login(engagement.participant)
 
@@ -53,17 +59,19 @@ def test_participant_without_a_coach_is_sent_to_the_directory(client, program) -
     assert "Book your session" not in body
 
 
-def test_participant_without_a_program_is_told_so(client) -> None:  # noqa: ANN001
+def test_participant_without_a_program_is_told_so(client: Client) -> None:
     client.force_login(factories.UserFactory(role=Role.PARTICIPANT))
     assert "not enrolled in a running coaching program" in client.get("/").content.decode()
 
 
-def test_anonymous_visitors_get_the_landing_page(client) -> None:  # noqa: ANN001
+def test_anonymous_visitors_get_the_landing_page(client: Client) -> None:
     body = client.get("/").content.decode()
     assert "Sign in with your email" in body and "Where to go next" not in body
 
 
-def test_other_roles_get_a_pointer_to_their_own_home(client, coach, staff) -> None:  # noqa: ANN001
+def test_other_roles_get_a_pointer_to_their_own_home(
+    client: Client, coach: CoachProfile, staff: User
+) -> None:
     client.force_login(coach.user)
     body = client.get("/").content.decode()
     assert 'href="/coach/"' in body and 'href="/coach/profile/"' in body
@@ -71,7 +79,7 @@ def test_other_roles_get_a_pointer_to_their_own_home(client, coach, staff) -> No
     assert 'href="/admin/"' in client.get("/").content.decode()
 
 
-def test_a_no_show_uses_a_session_but_is_not_held(client, program) -> None:  # noqa: ANN001
+def test_a_no_show_uses_a_session_but_is_not_held(client: Client, program: Program) -> None:
     (coach,) = pool(program, 1)
     engagement = factories.engagement_with_coach(coach=coach, program=program)
     factories.SessionFactory(engagement=engagement, coach=coach, number=1, outcome=Outcome.NO_SHOW)
@@ -87,7 +95,9 @@ def test_a_no_show_uses_a_session_but_is_not_held(client, program) -> None:  # n
     assert "a no-show or late cancellation uses up a session" in body
 
 
-def test_held_used_and_remaining_match_the_reports_definitions(client, program) -> None:  # noqa: ANN001
+def test_held_used_and_remaining_match_the_reports_definitions(
+    client: Client, program: Program
+) -> None:
     from reports.selectors import participant_progress, program_report
 
     (coach,) = pool(program, 1)
@@ -104,7 +114,7 @@ def test_held_used_and_remaining_match_the_reports_definitions(client, program) 
     assert participant_progress(program=program).lines[0].sessions_held == 2
 
 
-def test_remaining_is_never_below_zero(client, program) -> None:  # noqa: ANN001
+def test_remaining_is_never_below_zero(client: Client, program: Program) -> None:
     program.sessions_per_engagement = 1
     program.save()
     (coach,) = pool(program, 1)

@@ -19,10 +19,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import FileResponse
 from django.test import Client
 from PIL import Image, PngImagePlugin
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from accounts.models import AuditEvent
 from coaches.models import CoachProfile
 from coaches.photos import PHOTO_SIZE
+from engagements.models import Program
 from tests import factories
 from tests.coaches.conftest import enrol, pool
 from tests.signin import login_verified
@@ -234,7 +236,9 @@ def test_the_100_megapixel_png_is_small_enough_to_pass_the_byte_limit() -> None:
 
 
 def test_replacing_the_photo_removes_the_old_file_after_commit(
-    coach_client: Client, coach: CoachProfile, django_capture_on_commit_callbacks: Any
+    coach_client: Client,
+    coach: CoachProfile,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     upload(coach_client, jpeg(color="red"))
     coach.refresh_from_db()
@@ -252,7 +256,9 @@ def test_replacing_the_photo_removes_the_old_file_after_commit(
 
 
 def test_clearing_the_photo_removes_the_file(
-    coach_client: Client, coach: CoachProfile, django_capture_on_commit_callbacks: Any
+    coach_client: Client,
+    coach: CoachProfile,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     upload(coach_client, jpeg())
     coach.refresh_from_db()
@@ -292,7 +298,7 @@ def test_a_photo_staff_upload_in_the_admin_is_stored_anew_too(
 
 
 def test_the_directory_card_shows_the_photo_and_its_address_serves_it(
-    client: Client, program: Any
+    client: Client, program: Program
 ) -> None:
     engagement = enrol(program)
     (coach,) = pool(program, 1, user__full_name="Ada Lovelace")
@@ -348,7 +354,9 @@ def test_no_listing_and_no_other_path_is_served(client: Client, path: str) -> No
 
 
 def test_only_a_photo_a_profile_holds_now_is_served(
-    client: Client, coach: CoachProfile, django_capture_on_commit_callbacks: Any
+    client: Client,
+    coach: CoachProfile,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     client.force_login(coach.user)
     upload(client, jpeg(color="red"))

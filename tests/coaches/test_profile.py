@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from PIL import Image
+from pytest_django import Settings
 
-from accounts.models import AuditEvent, Role
+from accounts.models import AuditEvent, Role, User
 from coaches.models import CoachProfile
 from tests import factories
 
@@ -27,7 +30,7 @@ def form_data(coach: CoachProfile, **overrides: object) -> dict[str, object]:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def test_coach_edits_own_profile_but_not_capacity(client, coach) -> None:  # noqa: ANN001
+def test_coach_edits_own_profile_but_not_capacity(client: Client, coach: CoachProfile) -> None:
     client.force_login(coach.user)
     assert client.get(URL).status_code == 200
 
@@ -46,7 +49,9 @@ def test_coach_edits_own_profile_but_not_capacity(client, coach) -> None:  # noq
     assert event.after is not None and "headline" in event.after["changed"]
 
 
-def test_coach_uploads_a_photo(client, coach, settings, tmp_path) -> None:  # noqa: ANN001
+def test_coach_uploads_a_photo(
+    client: Client, coach: CoachProfile, settings: Settings, tmp_path: Path
+) -> None:
     settings.MEDIA_ROOT = tmp_path
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), "blue").save(buffer, "PNG")
@@ -57,7 +62,7 @@ def test_coach_uploads_a_photo(client, coach, settings, tmp_path) -> None:  # no
 
     assert response.status_code == 302
     coach.refresh_from_db()
-    assert coach.photo.name.startswith("coaches/")
+    assert (coach.photo.name or "").startswith("coaches/")
 
 
 @pytest.mark.parametrize(
@@ -68,7 +73,9 @@ def test_coach_uploads_a_photo(client, coach, settings, tmp_path) -> None:  # no
         ("time_zone", "Mars/Olympus", "Select a valid choice"),
     ],
 )
-def test_bad_values_are_explained_and_nothing_changes(client, coach, field, value, message) -> None:  # noqa: ANN001
+def test_bad_values_are_explained_and_nothing_changes(
+    client: Client, coach: CoachProfile, field: str, value: str, message: str
+) -> None:
     before = (coach.headline, coach.booking_url, coach.time_zone)
     client.force_login(coach.user)
 
@@ -80,7 +87,7 @@ def test_bad_values_are_explained_and_nothing_changes(client, coach, field, valu
     assert (coach.headline, coach.booking_url, coach.time_zone) == before
 
 
-def test_a_file_that_is_not_an_image_is_refused(client, coach) -> None:  # noqa: ANN001
+def test_a_file_that_is_not_an_image_is_refused(client: Client, coach: CoachProfile) -> None:
     client.force_login(coach.user)
     fake = SimpleUploadedFile("me.png", b"not an image", content_type="image/png")
 
@@ -90,7 +97,7 @@ def test_a_file_that_is_not_an_image_is_refused(client, coach) -> None:  # noqa:
     assert "Upload a valid image" in response.content.decode()
 
 
-def test_only_coaches_with_a_profile_reach_the_page(client, participant) -> None:  # noqa: ANN001
+def test_only_coaches_with_a_profile_reach_the_page(client: Client, participant: User) -> None:
     assert client.get(URL).status_code == 302
     client.force_login(participant)
     assert client.get(URL).status_code == 404

@@ -7,25 +7,28 @@ tests cover the edges: signing in and out, and a view that asks for caching.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
-from django.test import RequestFactory
+from django.core.mail import EmailMultiAlternatives
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.test import Client, RequestFactory
 
+from accounts.models import User
 from config.caching import PrivatePagesNotStoredMiddleware
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
-def directives(response: HttpResponse) -> set[str]:
+def directives(response: HttpResponseBase) -> set[str]:
     return {d.strip() for d in response.get("Cache-Control", "").split(",") if d.strip()}
 
 
-def test_a_signed_in_page_is_private_and_not_stored(client, participant) -> None:  # noqa: ANN001
+def test_a_signed_in_page_is_private_and_not_stored(client: Client, participant: User) -> None:
     client.force_login(participant)
 
     response = client.get("/")
@@ -34,19 +37,22 @@ def test_a_signed_in_page_is_private_and_not_stored(client, participant) -> None
     assert {"private", "no-store"} <= directives(response)
 
 
-def test_a_page_for_visitors_keeps_its_own_caching(client) -> None:  # noqa: ANN001
+def test_a_page_for_visitors_keeps_its_own_caching(client: Client) -> None:
     response = client.get("/")
 
     assert "no-store" not in directives(response)
 
 
 def test_the_answers_that_sign_in_and_out_are_not_stored(
-    client, mailoutbox, participant, run_worker
-) -> None:  # noqa: ANN001
+    client: Client,
+    mailoutbox: list[EmailMultiAlternatives],
+    participant: User,
+    run_worker: Callable[[], int],
+) -> None:
     cache.clear()  # rate-limit counters
     client.post("/login/", {"email": participant.email})
     run_worker()  # sends the queued code email
-    code = re.search(r"\b(\d{6})\b", mailoutbox[-1].body)
+    code = re.search(r"\b(\d{6})\b", str(mailoutbox[-1].body))
     assert code
     signed_in = client.post("/login/code/", {"code": code.group(1)})
     signed_out = client.post("/logout/")

@@ -4,8 +4,10 @@ from datetime import timedelta
 
 import pytest
 from django.db import OperationalError
+from django.test import Client
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
+from pytest_django import Settings
 
 from accounts.emails import email_deliver
 from tests.accounts.test_launch_day import _RedisDown
@@ -21,7 +23,7 @@ def _queue_message(enqueued_ago: timedelta, **fields: object) -> None:
     DBTaskResult.objects.update(enqueued_at=timezone.now() - enqueued_ago, **fields)
 
 
-def test_healthz_is_ok_when_database_cache_and_queue_are(client) -> None:  # noqa: ANN001
+def test_healthz_is_ok_when_database_cache_and_queue_are(client: Client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {
@@ -33,7 +35,9 @@ def test_healthz_is_ok_when_database_cache_and_queue_are(client) -> None:  # noq
     }
 
 
-def test_healthz_is_503_when_the_database_does_not_answer(client, monkeypatch) -> None:  # noqa: ANN001
+def test_healthz_is_503_when_the_database_does_not_answer(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from config import views
 
     def broken_cursor() -> None:
@@ -47,7 +51,9 @@ def test_healthz_is_503_when_the_database_does_not_answer(client, monkeypatch) -
     assert body["database"] == "down" and "database" in body["failing"]
 
 
-def test_healthz_is_503_naming_the_cache_when_redis_is_down(client, settings) -> None:  # noqa: ANN001
+def test_healthz_is_503_naming_the_cache_when_redis_is_down(
+    client: Client, settings: Settings
+) -> None:
     settings.CACHES = _RedisDown.CACHES
     response = client.get("/healthz")
     assert response.status_code == 503
@@ -56,7 +62,9 @@ def test_healthz_is_503_naming_the_cache_when_redis_is_down(client, settings) ->
     assert (body["database"], body["cache"], body["task_queue"]) == ("ok", "down", "ok")
 
 
-def test_healthz_is_503_naming_the_queue_when_a_message_waits_too_long(client, settings) -> None:  # noqa: ANN001
+def test_healthz_is_503_naming_the_queue_when_a_message_waits_too_long(
+    client: Client, settings: Settings
+) -> None:
     settings.HEALTHZ_QUEUE_MAX_AGE_SECONDS = 300
     _queue_message(timedelta(minutes=4))
     ok = client.get("/healthz")
@@ -68,7 +76,7 @@ def test_healthz_is_503_naming_the_queue_when_a_message_waits_too_long(client, s
     assert response.json()["task_queue"] == "stale"
 
 
-def test_healthz_ignores_sent_messages_and_retries_not_yet_due(client) -> None:  # noqa: ANN001
+def test_healthz_ignores_sent_messages_and_retries_not_yet_due(client: Client) -> None:
     _queue_message(timedelta(hours=2), status="SUCCESSFUL")
     assert client.get("/healthz").status_code == 200
     DBTaskResult.objects.update(status="READY", run_after=timezone.now() + timedelta(minutes=5))

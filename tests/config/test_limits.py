@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import InMemoryUploadedFile, SimpleUploadedF
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.test import Client, RequestFactory
 from django.test.client import encode_multipart
+from pytest_django import Settings
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +71,7 @@ def test_an_upload_within_the_limit_is_held_in_memory_never_on_disk() -> None:
 
 
 def test_without_the_limit_django_spools_a_large_file_part_to_disk(
-    client: Client, settings: Any, monkeypatch: pytest.MonkeyPatch
+    client: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What the limit protects against: Django streams file parts of any size to a
     temporary file before the view runs, even on a page that takes no file."""

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
+from pytest_django import Settings
 
 from accounts.checks import demo_mailer_check
 from accounts.emails import build_email
@@ -33,12 +35,12 @@ def test_smtps_means_implicit_tls_on_465() -> None:
     assert options["port"] == 465
 
 
-def test_filemail_keeps_an_absolute_path(tmp_path) -> None:  # noqa: ANN001
+def test_filemail_keeps_an_absolute_path(tmp_path: Path) -> None:
     options = mailers_from_url(f"filemail://{tmp_path}")["default"]["OPTIONS"]
     assert options["file_path"] == str(tmp_path)
 
 
-def test_filemail_really_writes_the_message(tmp_path, settings) -> None:  # noqa: ANN001
+def test_filemail_really_writes_the_message(tmp_path: Path, settings: Settings) -> None:
     settings.MAILERS = mailers_from_url(f"filemail://{tmp_path}")
     mail.send_mail("Hello", "Body text", "from@example.com", ["to@example.com"])
     written = list(tmp_path.iterdir())
@@ -60,7 +62,9 @@ def test_bad_email_urls_stop_start_up_with_a_reason(url: str) -> None:
 
 
 @pytest.mark.django_db
-def test_the_quick_starts_console_mailer_prints_one_short_line_per_email(settings) -> None:  # noqa: ANN001
+def test_the_quick_starts_console_mailer_prints_one_short_line_per_email(
+    settings: Settings,
+) -> None:
     assert mailers_from_url("compactconsolemail://")["default"] == {
         "BACKEND": "config.mail.CompactConsoleBackend",
         "OPTIONS": {},
@@ -92,7 +96,7 @@ def test_the_quick_starts_console_mailer_prints_one_short_line_per_email(setting
     )
 
 
-def test_deploy_check_refuses_the_quick_starts_console_mailer(settings) -> None:  # noqa: ANN001
+def test_deploy_check_refuses_the_quick_starts_console_mailer(settings: Settings) -> None:
     assert demo_mailer_check() == []
     settings.MAILERS = mailers_from_url("compactconsolemail://")
     assert [error.id for error in demo_mailer_check()] == ["accounts.E002"]

@@ -8,7 +8,7 @@ from django.test import Client
 
 
 @pytest.mark.django_db
-def test_home_page_renders_with_landmarks_and_security_headers(client) -> None:  # noqa: ANN001
+def test_home_page_renders_with_landmarks_and_security_headers(client: Client) -> None:
     response = client.get("/")
     body = response.content.decode()
     assert response.status_code == 200

@@ -5,12 +5,14 @@ import logging
 import re
 
 import pytest
+from django.test import Client
+from pytest_django import Settings
 
 from config.observability import JsonFormatter, RequestIdFilter, request_id_var
 
 
 @pytest.mark.django_db
-def test_every_response_carries_a_generated_request_id(client) -> None:  # noqa: ANN001
+def test_every_response_carries_a_generated_request_id(client: Client) -> None:
     first = client.get("/healthz")["X-Request-ID"]
     second = client.get("/healthz")["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", first)
@@ -18,14 +20,18 @@ def test_every_response_carries_a_generated_request_id(client) -> None:  # noqa:
 
 
 @pytest.mark.django_db
-def test_a_sane_incoming_request_id_is_kept_when_the_proxy_sets_it(client, settings) -> None:  # noqa: ANN001
+def test_a_sane_incoming_request_id_is_kept_when_the_proxy_sets_it(
+    client: Client, settings: Settings
+) -> None:
     settings.TRUST_REQUEST_ID_HEADER = True
     response = client.get("/healthz", headers={"X-Request-ID": "lb-1234abcd"})
     assert response["X-Request-ID"] == "lb-1234abcd"
 
 
 @pytest.mark.django_db
-def test_a_clients_request_id_is_replaced_unless_the_setting_trusts_the_proxy(client) -> None:  # noqa: ANN001
+def test_a_clients_request_id_is_replaced_unless_the_setting_trusts_the_proxy(
+    client: Client,
+) -> None:
     response = client.get("/healthz", headers={"X-Request-ID": "lb-1234abcd"})
     assert response["X-Request-ID"] != "lb-1234abcd"
     assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
@@ -33,7 +39,9 @@ def test_a_clients_request_id_is_replaced_unless_the_setting_trusts_the_proxy(cl
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("bad", ["short", "x" * 65, "has space in it", "<script>alert</script>"])
-def test_an_insane_incoming_request_id_is_replaced(client, settings, bad: str) -> None:  # noqa: ANN001
+def test_an_insane_incoming_request_id_is_replaced(
+    client: Client, settings: Settings, bad: str
+) -> None:
     settings.TRUST_REQUEST_ID_HEADER = True
     response = client.get("/healthz", headers={"X-Request-ID": bad})
     assert response["X-Request-ID"] != bad
@@ -65,7 +73,7 @@ def test_log_lines_never_contain_an_email_address() -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("query", ["?status__exact=%00", "?q=a%00b", "?%00=1"])
-def test_a_nul_in_the_query_string_is_a_400_not_a_500(client, query: str) -> None:  # noqa: ANN001
+def test_a_nul_in_the_query_string_is_a_400_not_a_500(client: Client, query: str) -> None:
     response = client.get(f"/admin/engagements/engagement/{query}")
     assert response.status_code == 400
     assert b"NUL" in response.content

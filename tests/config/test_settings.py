@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core import checks
+from pytest_django import Settings
 
 from accounts.checks import site_url_check
 
@@ -175,7 +176,7 @@ def test_deploy_check_fails_when_links_in_emails_would_not_reach_the_site(site_u
         (True, "http://127.0.0.1:8000", False),  # the quick start
     ],
 )
-def test_site_url_check(settings, debug: bool, site_url: str, refused: bool) -> None:  # noqa: ANN001
+def test_site_url_check(settings: Settings, debug: bool, site_url: str, refused: bool) -> None:
     settings.DEBUG = debug
     settings.SITE_URL = site_url
 

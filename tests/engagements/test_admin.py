@@ -6,11 +6,11 @@ import pytest
 from django.contrib.admin import site
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import transaction
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from engagements import services
 from engagements.admin import STAFF_TRANSITIONS
 from engagements.models import (
@@ -21,6 +21,7 @@ from engagements.models import (
     Status,
 )
 from tests.engagements.helpers import engagement_in
+from tests.responses import ClientResponse
 from tests.signin import login_verified
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,7 @@ CHANGELIST = "/admin/engagements/engagement/"
 
 
 @pytest.fixture
-def staff_client(client, staff):  # noqa: ANN001, ANN201
+def staff_client(client: Client, staff: User) -> Client:
     login_verified(client, staff)
     return client
 
@@ -38,16 +39,20 @@ def _status(engagement: Engagement) -> str:
     return Engagement.objects.get(pk=engagement.pk).status
 
 
-def _messages(response) -> list[str]:  # noqa: ANN001
+def _messages(response: ClientResponse) -> list[str]:
     return [str(m) for m in response.context["messages"]]
 
 
-def _act(client, action: str, engagements: list[Engagement], **extra: str):  # noqa: ANN001, ANN202
+def _act(
+    client: Client, action: str, engagements: list[Engagement], **extra: str
+) -> ClientResponse:
     data = {"action": action, ACTION_CHECKBOX_NAME: [e.pk for e in engagements], **extra}
     return client.post(CHANGELIST, data, follow=True)
 
 
-def test_release_action_reports_done_and_refused_with_the_reason(staff_client, staff) -> None:  # noqa: ANN001
+def test_release_action_reports_done_and_refused_with_the_reason(
+    staff_client: Client, staff: User
+) -> None:
     a = engagement_in(Status.IN_PROGRESS)
     b = engagement_in(Status.ON_HOLD)
     done = engagement_in(Status.COMPLETED)
@@ -67,7 +72,7 @@ def test_release_action_reports_done_and_refused_with_the_reason(staff_client, s
     assert AuditEvent.objects.filter(action="engagement.coach_released", actor=staff).count() == 2
 
 
-def test_hold_and_resume_actions(staff_client) -> None:  # noqa: ANN001
+def test_hold_and_resume_actions(staff_client: Client) -> None:
     started = engagement_in(Status.IN_PROGRESS)
     Engagement.objects.filter(pk=started.pk).update(sessions_logged=1)
     fresh = engagement_in(Status.COACH_SELECTED)
@@ -83,7 +88,9 @@ def test_hold_and_resume_actions(staff_client) -> None:  # noqa: ANN001
 @pytest.mark.parametrize(
     ("action", "status"), [("cancel", Status.CANCELLED), ("complete_early", Status.COMPLETED)]
 )
-def test_reasoned_actions_ask_for_a_reason_first(staff_client, action: str, status: str) -> None:  # noqa: ANN001
+def test_reasoned_actions_ask_for_a_reason_first(
+    staff_client: Client, action: str, status: str
+) -> None:
     engagements = [engagement_in(Status.IN_PROGRESS) for _ in range(2)]
 
     page = _act(staff_client, action, engagements)
@@ -105,7 +112,7 @@ def test_reasoned_actions_ask_for_a_reason_first(staff_client, action: str, stat
         assert (stored.status, stored.status_reason) == (status, "Left the company")
 
 
-def test_change_page_offers_only_the_transitions_allowed_now(staff_client) -> None:  # noqa: ANN001
+def test_change_page_offers_only_the_transitions_allowed_now(staff_client: Client) -> None:
     engagement = engagement_in(Status.ON_HOLD)
     url = reverse("admin:engagements_engagement_change", args=[engagement.pk])
     body = staff_client.get(url).content.decode()
@@ -121,8 +128,8 @@ def test_change_page_offers_only_the_transitions_allowed_now(staff_client) -> No
 
 @pytest.mark.parametrize("status", list(Status))
 def test_change_page_offers_a_transition_exactly_when_its_service_accepts_it(
-    staff_client, staff, status: str
-) -> None:  # noqa: ANN001
+    staff_client: Client, staff: User, status: str
+) -> None:
     engagement = engagement_in(status)
     url = reverse("admin:engagements_engagement_change", args=[engagement.pk])
     body = staff_client.get(url).content.decode()
@@ -145,7 +152,9 @@ class _Undo(Exception):
     """Rolls a trial transition back."""
 
 
-def test_change_page_transition_with_and_without_a_reason(staff_client, staff) -> None:  # noqa: ANN001
+def test_change_page_transition_with_and_without_a_reason(
+    staff_client: Client, staff: User
+) -> None:
     engagement = engagement_in(Status.IN_PROGRESS)
     cancel = reverse("admin:engagements_engagement_transition", args=[engagement.pk, "cancel"])
     hold = reverse("admin:engagements_engagement_transition", args=[engagement.pk, "hold"])
@@ -168,7 +177,9 @@ def test_change_page_transition_with_and_without_a_reason(staff_client, staff) -
     ]
 
 
-def test_the_cancel_confirmation_names_its_button_and_offers_a_way_back(staff_client) -> None:  # noqa: ANN001
+def test_the_cancel_confirmation_names_its_button_and_offers_a_way_back(
+    staff_client: Client,
+) -> None:
     engagement = engagement_in(Status.IN_PROGRESS)
     cancel = reverse("admin:engagements_engagement_transition", args=[engagement.pk, "cancel"])
     change = reverse("admin:engagements_engagement_change", args=[engagement.pk])
@@ -182,7 +193,7 @@ def test_the_cancel_confirmation_names_its_button_and_offers_a_way_back(staff_cl
     assert _status(engagement) == Status.IN_PROGRESS
 
 
-def test_the_bulk_cancel_confirmation_goes_back_to_the_list(staff_client) -> None:  # noqa: ANN001
+def test_the_bulk_cancel_confirmation_goes_back_to_the_list(staff_client: Client) -> None:
     engagements = [engagement_in(Status.IN_PROGRESS) for _ in range(2)]
 
     body = _act(staff_client, "cancel", engagements).content.decode()
@@ -192,7 +203,7 @@ def test_the_bulk_cancel_confirmation_goes_back_to_the_list(staff_client) -> Non
     assert all(_status(e) == Status.IN_PROGRESS for e in engagements)
 
 
-def test_other_confirmations_keep_their_action_label(staff_client) -> None:  # noqa: ANN001
+def test_other_confirmations_keep_their_action_label(staff_client: Client) -> None:
     engagement = engagement_in(Status.IN_PROGRESS)
     complete = reverse("admin:engagements_engagement_transition", args=[engagement.pk, "complete"])
 
@@ -202,7 +213,7 @@ def test_other_confirmations_keep_their_action_label(staff_client) -> None:  # n
     assert ">Go back</a>" in body
 
 
-def test_an_unknown_transition_or_engagement_is_a_404(staff_client) -> None:  # noqa: ANN001
+def test_an_unknown_transition_or_engagement_is_a_404(staff_client: Client) -> None:
     engagement = engagement_in(Status.IN_PROGRESS)
     bad = reverse("admin:engagements_engagement_transition", args=[engagement.pk, "delete"])
     missing = reverse("admin:engagements_engagement_transition", args=[999999, "hold"])
@@ -211,7 +222,7 @@ def test_an_unknown_transition_or_engagement_is_a_404(staff_client) -> None:  # 
     assert _status(engagement) == Status.IN_PROGRESS
 
 
-def test_non_staff_cannot_reach_the_transition_view(client) -> None:  # noqa: ANN001
+def test_non_staff_cannot_reach_the_transition_view(client: Client) -> None:
     engagement = engagement_in(Status.IN_PROGRESS)
     assert engagement.coach is not None
     client.force_login(engagement.coach.user)
@@ -224,7 +235,7 @@ def test_non_staff_cannot_reach_the_transition_view(client) -> None:  # noqa: AN
 # --- Notes stay out of the admin ---------------------------------------------
 
 
-def test_session_notes_never_appear_in_the_admin(staff_client) -> None:  # noqa: ANN001
+def test_session_notes_never_appear_in_the_admin(staff_client: Client) -> None:
     engagement = engagement_in(Status.IN_PROGRESS)
     assert engagement.coach is not None
     session = services.session_log(
@@ -261,7 +272,9 @@ def test_the_session_admin_has_no_notes_field() -> None:
 # --- The audit trail is read-only, even for staff ---------------------------------
 
 
-def test_audit_events_cannot_be_added_changed_or_deleted_by_staff(staff_client, staff) -> None:  # noqa: ANN001
+def test_audit_events_cannot_be_added_changed_or_deleted_by_staff(
+    staff_client: Client, staff: User
+) -> None:
     event = AuditEvent.objects.create(action="engagement.on_hold", object_id="abc")
     change = reverse("admin:accounts_auditevent_change", args=[event.pk])
     delete = reverse("admin:accounts_auditevent_delete", args=[event.pk])
@@ -282,7 +295,9 @@ def test_audit_events_cannot_be_added_changed_or_deleted_by_staff(staff_client, 
     assert AuditEvent.objects.count() == 1
 
 
-def test_audit_events_are_searchable_by_actor_action_and_object(staff_client, staff) -> None:  # noqa: ANN001
+def test_audit_events_are_searchable_by_actor_action_and_object(
+    staff_client: Client, staff: User
+) -> None:
     engagement = engagement_in(Status.IN_PROGRESS)
     services.engagement_put_on_hold(engagement=engagement, actor=staff)
     on_hold = AuditEvent.objects.get(action="engagement.on_hold")

@@ -5,14 +5,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
+from pytest_django import DjangoAssertNumQueries
+from time_machine import TimeMachineFixture
 
 from accounts.models import AuditEvent
+from coaches.models import CoachProfile
 from engagements.models import CoachingSession, Engagement, Outcome, Status
 from engagements.selectors import coach_session_history
 from nudges.models import FlagKind, NudgeFlag
 from tests.engagements.helpers import engagement_in
 from tests.factories import CoachFactory, ProgramFactory, UserFactory
+from tests.responses import ClientResponse
 from tests.signin import SESSION_SAVE_QUERIES
 
 pytestmark = pytest.mark.django_db
@@ -22,12 +27,12 @@ TODAY = date(2026, 5, 14)
 
 
 @pytest.fixture(autouse=True)
-def frozen(time_machine) -> None:  # noqa: ANN001
+def frozen(time_machine: TimeMachineFixture) -> None:
     time_machine.move_to(NOW, tick=False)
 
 
 @pytest.fixture
-def coach_client(client, coach):  # noqa: ANN001, ANN201
+def coach_client(client: Client, coach: CoachProfile) -> Client:
     client.force_login(coach.user)
     return client
 
@@ -53,7 +58,7 @@ def _valid(**overrides: object) -> dict[str, object]:
     }
 
 
-def _log(engagement: Engagement, client, **overrides: object):  # noqa: ANN001, ANN202
+def _log(engagement: Engagement, client: Client, **overrides: object) -> ClientResponse:
     return client.post(_page(engagement), _valid(**overrides))
 
 
@@ -61,8 +66,8 @@ def _log(engagement: Engagement, client, **overrides: object):  # noqa: ANN001, 
 
 
 def test_workspace_lists_own_engagements_active_first_with_progress_and_open_flags(
-    coach_client, coach
-) -> None:  # noqa: ANN001
+    coach_client: Client, coach: CoachProfile
+) -> None:
     done = engagement_in(Status.COMPLETED, coach=coach, participant__full_name="Aaron Done")
     active = engagement_in(Status.IN_PROGRESS, coach=coach, participant__full_name="Zoe Active")
     Engagement.objects.filter(pk=active.pk).update(
@@ -85,7 +90,7 @@ def test_workspace_lists_own_engagements_active_first_with_progress_and_open_fla
     assert rows == {active.pk: 2, done.pk: 0}
 
 
-def test_workspace_filters_by_status(coach_client, coach) -> None:  # noqa: ANN001
+def test_workspace_filters_by_status(coach_client: Client, coach: CoachProfile) -> None:
     engagement_in(Status.IN_PROGRESS, coach=coach, participant__full_name="Ina Progress")
     engagement_in(Status.ON_HOLD, coach=coach, participant__full_name="Olga Hold")
     response = coach_client.get("/coach/", {"status": "on_hold"})
@@ -93,7 +98,7 @@ def test_workspace_filters_by_status(coach_client, coach) -> None:  # noqa: ANN0
     assert "Olga Hold" in body and "Ina Progress" not in body
 
 
-def test_workspace_refuses_an_unknown_status_filter_with_a_message(coach_client) -> None:  # noqa: ANN001
+def test_workspace_refuses_an_unknown_status_filter_with_a_message(coach_client: Client) -> None:
     response = coach_client.get("/coach/", {"status": "lost"})
     assert response.status_code == 400
     assert "Choose a status from the list." in response.content.decode()
@@ -101,8 +106,11 @@ def test_workspace_refuses_an_unknown_status_filter_with_a_message(coach_client)
 
 @pytest.mark.parametrize("count", [5, 200])
 def test_workspace_query_count_does_not_grow(
-    count: int, coach_client, coach, django_assert_num_queries
-) -> None:  # noqa: ANN001
+    count: int,
+    coach_client: Client,
+    coach: CoachProfile,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
     program = ProgramFactory()
     for _ in range(count):
         engagement = engagement_in(Status.IN_PROGRESS, coach=coach, program=program)
@@ -118,12 +126,14 @@ def test_workspace_query_count_does_not_grow(
 # --- Access --------------------------------------------------------------------
 
 
-def test_anonymous_visitors_are_sent_to_sign_in(client) -> None:  # noqa: ANN001
+def test_anonymous_visitors_are_sent_to_sign_in(client: Client) -> None:
     response = client.get("/coach/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
 
 
-def test_every_coach_url_is_a_404_for_another_coach_or_a_participant(client, coach) -> None:  # noqa: ANN001
+def test_every_coach_url_is_a_404_for_another_coach_or_a_participant(
+    client: Client, coach: CoachProfile
+) -> None:
     engagement = engagement_in(Status.IN_PROGRESS, coach=coach)
     session = CoachingSession.objects.create(
         engagement=engagement, coach=coach, number=1, held_on=TODAY, duration_minutes=60
@@ -146,18 +156,20 @@ def test_every_coach_url_is_a_404_for_another_coach_or_a_participant(client, coa
     assert CoachingSession.objects.count() == 1
 
 
-def test_a_coach_account_without_a_profile_gets_404(client) -> None:  # noqa: ANN001
+def test_a_coach_account_without_a_profile_gets_404(client: Client) -> None:
     client.force_login(UserFactory(role="coach"))
     assert client.get("/coach/").status_code == 404
 
 
-def test_an_unknown_engagement_id_is_a_404(coach_client) -> None:  # noqa: ANN001
+def test_an_unknown_engagement_id_is_a_404(coach_client: Client) -> None:
     url = "/coach/engagements/6f1c1d5e-2f43-4d7e-9a5b-1f0c4e3f9a11/"
     assert coach_client.get(url).status_code == 404
     assert coach_client.get("/coach/engagements/12/").status_code == 404
 
 
-def test_a_previous_coachs_notes_are_hidden_from_the_new_coach(client, coach) -> None:  # noqa: ANN001
+def test_a_previous_coachs_notes_are_hidden_from_the_new_coach(
+    client: Client, coach: CoachProfile
+) -> None:
     first = CoachFactory()
     engagement = engagement_in(Status.IN_PROGRESS, coach=first)
     CoachingSession.objects.create(
@@ -177,7 +189,7 @@ def test_a_previous_coachs_notes_are_hidden_from_the_new_coach(client, coach) ->
     assert "Logged by a previous coach" in body
 
 
-def test_the_history_never_loads_a_previous_coachs_notes(coach) -> None:  # noqa: ANN001
+def test_the_history_never_loads_a_previous_coachs_notes(coach: CoachProfile) -> None:
     first = CoachFactory()
     engagement = engagement_in(Status.IN_PROGRESS, coach=coach)
     for number, author in ((1, first), (2, coach)):
@@ -200,8 +212,8 @@ def test_the_history_never_loads_a_previous_coachs_notes(coach) -> None:  # noqa
 
 
 def test_engagement_page_shows_participant_program_history_and_own_notes(
-    coach_client, coach
-) -> None:  # noqa: ANN001
+    coach_client: Client, coach: CoachProfile
+) -> None:
     engagement = engagement_in(Status.IN_PROGRESS, coach=coach, participant__full_name="Ada Park")
     CoachingSession.objects.create(
         engagement=engagement,
@@ -219,7 +231,7 @@ def test_engagement_page_shows_participant_program_history_and_own_notes(
     assert '<label for="id_held_on">' in body
 
 
-def test_logging_a_session_through_the_form(coach_client, coach) -> None:  # noqa: ANN001
+def test_logging_a_session_through_the_form(coach_client: Client, coach: CoachProfile) -> None:
     engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
 
     response = _log(engagement, coach_client)
@@ -251,8 +263,8 @@ def test_logging_a_session_through_the_form(coach_client, coach) -> None:  # noq
     ],
 )
 def test_bad_session_values_get_a_clear_message_and_write_nothing(
-    overrides: dict, message: str, coach_client, coach
-) -> None:  # noqa: ANN001
+    overrides: dict, message: str, coach_client: Client, coach: CoachProfile
+) -> None:
     program = ProgramFactory(starts_on=date(2026, 4, 14))
     engagement = engagement_in(Status.COACH_SELECTED, coach=coach, program=program)
     events = AuditEvent.objects.count()
@@ -267,7 +279,7 @@ def test_bad_session_values_get_a_clear_message_and_write_nothing(
     assert AuditEvent.objects.count() == events
 
 
-def test_missing_fields_are_each_named(coach_client, coach) -> None:  # noqa: ANN001
+def test_missing_fields_are_each_named(coach_client: Client, coach: CoachProfile) -> None:
     engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
     response = coach_client.post(_page(engagement), {})
     body = response.content.decode()
@@ -278,7 +290,9 @@ def test_missing_fields_are_each_named(coach_client, coach) -> None:  # noqa: AN
     assert not CoachingSession.objects.exists()
 
 
-def test_the_first_and_last_days_allowed_are_accepted(coach_client, coach) -> None:  # noqa: ANN001
+def test_the_first_and_last_days_allowed_are_accepted(
+    coach_client: Client, coach: CoachProfile
+) -> None:
     program = ProgramFactory(starts_on=date(2026, 4, 14))
     engagement = engagement_in(Status.COACH_SELECTED, coach=coach, program=program)
     assert (
@@ -292,7 +306,7 @@ def test_the_first_and_last_days_allowed_are_accepted(coach_client, coach) -> No
     assert CoachingSession.objects.count() == 2
 
 
-def test_today_is_the_coachs_own_day(client) -> None:  # noqa: ANN001
+def test_today_is_the_coachs_own_day(client: Client) -> None:
     # 12:00 UTC on 14 May is already 15 May on Kiritimati (UTC+14).
     coach = CoachFactory(time_zone="Pacific/Kiritimati")
     engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
@@ -310,8 +324,8 @@ def test_today_is_the_coachs_own_day(client) -> None:  # noqa: ANN001
     ],
 )
 def test_logging_on_a_closed_or_paused_engagement_is_refused_with_a_message(
-    status: str, words: str, coach_client, coach
-) -> None:  # noqa: ANN001
+    status: str, words: str, coach_client: Client, coach: CoachProfile
+) -> None:
     engagement = engagement_in(status, coach=coach)
     page = coach_client.get(_page(engagement)).content.decode()
     assert f"Sessions cannot be logged while the engagement is {words}." in page
@@ -328,8 +342,11 @@ def test_logging_on_a_closed_or_paused_engagement_is_refused_with_a_message(
 
 @pytest.mark.parametrize("count", [5, 200])
 def test_engagement_page_query_count_does_not_grow(
-    count: int, coach_client, coach, django_assert_num_queries
-) -> None:  # noqa: ANN001
+    count: int,
+    coach_client: Client,
+    coach: CoachProfile,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
     engagement = engagement_in(Status.IN_PROGRESS, coach=coach)
     CoachingSession.objects.bulk_create(
         CoachingSession(
@@ -352,7 +369,7 @@ def test_engagement_page_query_count_does_not_grow(
 # --- The form's starting values ---------------------------------------------------
 
 
-def _starting_values(client, engagement: Engagement) -> tuple[str, str]:  # noqa: ANN001
+def _starting_values(client: Client, engagement: Engagement) -> tuple[str, str]:
     form = client.get(_page(engagement)).context["form"]
     body = form.as_div()
     date_value = body.split('name="held_on"')[1].split('value="')[1].split('"')[0]
@@ -360,12 +377,14 @@ def _starting_values(client, engagement: Engagement) -> tuple[str, str]:  # noqa
     return date_value, duration
 
 
-def test_a_new_coachs_form_starts_with_today_and_an_hour(coach_client, coach) -> None:  # noqa: ANN001
+def test_a_new_coachs_form_starts_with_today_and_an_hour(
+    coach_client: Client, coach: CoachProfile
+) -> None:
     engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
     assert _starting_values(coach_client, engagement) == ("2026-05-14", "60")
 
 
-def test_the_form_starts_on_the_coachs_own_today(client) -> None:  # noqa: ANN001
+def test_the_form_starts_on_the_coachs_own_today(client: Client) -> None:
     # 12:00 UTC on 14 May is already 15 May on Kiritimati (UTC+14), still 14 May in Paris.
     coach = CoachFactory(time_zone="Pacific/Kiritimati")
     engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
@@ -374,8 +393,8 @@ def test_the_form_starts_on_the_coachs_own_today(client) -> None:  # noqa: ANN00
 
 
 def test_the_form_starts_with_the_duration_the_coach_logs_most_often(
-    coach_client, coach, time_machine
-) -> None:  # noqa: ANN001
+    coach_client: Client, coach: CoachProfile, time_machine: TimeMachineFixture
+) -> None:
     other = engagement_in(Status.IN_PROGRESS, coach=coach)
     engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
     for number, minutes in enumerate([45, 90, 45, 30], start=1):
@@ -391,7 +410,9 @@ def test_the_form_starts_with_the_duration_the_coach_logs_most_often(
     assert _starting_values(coach_client, engagement)[1] == "45"
 
 
-def test_a_tie_goes_to_the_duration_logged_last(coach_client, coach, time_machine) -> None:  # noqa: ANN001
+def test_a_tie_goes_to_the_duration_logged_last(
+    coach_client: Client, coach: CoachProfile, time_machine: TimeMachineFixture
+) -> None:
     other = engagement_in(Status.IN_PROGRESS, coach=coach)
     engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
     for number, minutes in enumerate([45, 90, 45, 90], start=1):
@@ -400,7 +421,9 @@ def test_a_tie_goes_to_the_duration_logged_last(coach_client, coach, time_machin
     assert _starting_values(coach_client, engagement)[1] == "90"
 
 
-def test_only_the_last_ten_sessions_count(coach_client, coach, time_machine) -> None:  # noqa: ANN001
+def test_only_the_last_ten_sessions_count(
+    coach_client: Client, coach: CoachProfile, time_machine: TimeMachineFixture
+) -> None:
     other = engagement_in(Status.IN_PROGRESS, coach=coach)
     Engagement.objects.filter(pk=other.pk).update(
         program=ProgramFactory(sessions_per_engagement=20)
@@ -414,7 +437,9 @@ def test_only_the_last_ten_sessions_count(coach_client, coach, time_machine) -> 
     assert _starting_values(coach_client, engagement)[1] == "45"
 
 
-def test_a_bad_submission_keeps_what_the_coach_typed_not_the_defaults(coach_client, coach) -> None:  # noqa: ANN001
+def test_a_bad_submission_keeps_what_the_coach_typed_not_the_defaults(
+    coach_client: Client, coach: CoachProfile
+) -> None:
     engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
     response = _log(engagement, coach_client, held_on="2026-05-10", duration_minutes="14")
     body = response.content.decode()
@@ -425,8 +450,11 @@ def test_a_bad_submission_keeps_what_the_coach_typed_not_the_defaults(coach_clie
 # --- Correcting the most recent session ------------------------------------------
 
 
+Logged = tuple[Engagement, CoachingSession]  # the engagement and its latest session
+
+
 @pytest.fixture
-def logged(coach_client, coach):  # noqa: ANN001, ANN201
+def logged(coach_client: Client, coach: CoachProfile) -> Logged:
     engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
     _log(engagement, coach_client, held_on="2026-05-10", notes="first")
     _log(engagement, coach_client, held_on="2026-05-12", notes="secret words")
@@ -434,8 +462,8 @@ def logged(coach_client, coach):  # noqa: ANN001, ANN201
 
 
 def test_the_latest_session_can_be_corrected_and_the_change_is_audited_without_notes(
-    coach_client, logged
-) -> None:  # noqa: ANN001
+    coach_client: Client, logged: Logged
+) -> None:
     engagement, session = logged
     assert "Correct</a>" in coach_client.get(_page(engagement)).content.decode()
     form = coach_client.get(_edit(engagement, session)).content.decode()
@@ -465,14 +493,14 @@ def test_the_latest_session_can_be_corrected_and_the_change_is_audited_without_n
 
 
 def test_moving_the_latest_session_earlier_moves_the_last_session_date_back(
-    coach_client, logged
-) -> None:  # noqa: ANN001
+    coach_client: Client, logged: Logged
+) -> None:
     engagement, session = logged
     coach_client.post(_edit(engagement, session), _valid(held_on="2026-05-01"))
     assert Engagement.objects.get(pk=engagement.pk).last_session_on == date(2026, 5, 10)
 
 
-def test_an_earlier_session_cannot_be_corrected(coach_client, logged) -> None:  # noqa: ANN001
+def test_an_earlier_session_cannot_be_corrected(coach_client: Client, logged: Logged) -> None:
     engagement, _ = logged
     first = CoachingSession.objects.get(engagement=engagement, number=1)
     response = coach_client.post(_edit(engagement, first), _valid(duration_minutes="30"))
@@ -484,7 +512,9 @@ def test_an_earlier_session_cannot_be_corrected(coach_client, logged) -> None:  
     assert not AuditEvent.objects.filter(action="session.corrected").exists()
 
 
-def test_the_correction_window_closes_after_seven_days(coach_client, logged, time_machine) -> None:  # noqa: ANN001
+def test_the_correction_window_closes_after_seven_days(
+    coach_client: Client, logged: Logged, time_machine: TimeMachineFixture
+) -> None:
     engagement, session = logged
     time_machine.move_to(NOW + timedelta(days=7, seconds=1), tick=False)
     assert "Correct</a>" not in coach_client.get(_page(engagement)).content.decode()
@@ -494,7 +524,9 @@ def test_the_correction_window_closes_after_seven_days(coach_client, logged, tim
     assert session.duration_minutes == 60
 
 
-def test_bad_corrections_get_a_message_and_change_nothing(coach_client, logged) -> None:  # noqa: ANN001
+def test_bad_corrections_get_a_message_and_change_nothing(
+    coach_client: Client, logged: Logged
+) -> None:
     engagement, session = logged
     response = coach_client.post(_edit(engagement, session), _valid(duration_minutes="241"))
     assert response.status_code == 400

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from coaches.models import CoachProfile
 from config.errors import DomainError
 from engagements import services
 from engagements.models import CoachingSession, Engagement, InvalidTransition, Outcome, Status
@@ -19,7 +22,7 @@ from tests.factories import ProgramFactory, UserFactory
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def _log(engagement_pk: int, coach, i: int = 0) -> int:  # noqa: ANN001
+def _log(engagement_pk: int, coach: CoachProfile, i: int = 0) -> int:
     engagement = Engagement.objects.get(pk=engagement_pk)
     session = services.session_log(
         engagement=engagement,
@@ -32,10 +35,13 @@ def _log(engagement_pk: int, coach, i: int = 0) -> int:  # noqa: ANN001
     return session.number
 
 
-def test_twenty_simultaneous_logs_take_numbers_1_to_20_and_complete_once(run_in_threads) -> None:  # noqa: ANN001
+def test_twenty_simultaneous_logs_take_numbers_1_to_20_and_complete_once(
+    run_in_threads: Callable[..., list[Any]],
+) -> None:
     program = ProgramFactory(sessions_per_engagement=20)
     engagement = engagement_in(Status.COACH_SELECTED, program=program)
     coach = engagement.coach
+    assert coach is not None
 
     started = time.monotonic()
     results = run_in_threads(lambda i: _log(engagement.pk, coach, i), 20)
@@ -59,7 +65,9 @@ def test_twenty_simultaneous_logs_take_numbers_1_to_20_and_complete_once(run_in_
     print(f"\n[figures] 20 simultaneous logs: 20/20 succeeded, numbers 1..20, {elapsed:.2f}s")
 
 
-def test_staff_hold_racing_the_completing_log_one_wins_cleanly(run_in_threads) -> None:  # noqa: ANN001
+def test_staff_hold_racing_the_completing_log_one_wins_cleanly(
+    run_in_threads: Callable[..., list[Any]],
+) -> None:
     staff = UserFactory(role="staff")
     rounds = 10
     wins = {"hold": 0, "log": 0}
@@ -67,10 +75,11 @@ def test_staff_hold_racing_the_completing_log_one_wins_cleanly(run_in_threads) -
         program = ProgramFactory(sessions_per_engagement=3)
         engagement = engagement_in(Status.COACH_SELECTED, program=program)
         coach = engagement.coach
+        assert coach is not None
         _log(engagement.pk, coach, 1)
         _log(engagement.pk, coach, 2)
 
-        def act(i: int, engagement_pk: int = engagement.pk, coach=coach) -> object:  # noqa: ANN001
+        def act(i: int, engagement_pk: int = engagement.pk, coach: CoachProfile = coach) -> object:
             if i == 0:
                 return services.engagement_put_on_hold(
                     engagement=Engagement.objects.get(pk=engagement_pk), actor=staff, reason="Leave"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -20,7 +21,7 @@ from tests.factories import (
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
-def _refused(write) -> None:  # noqa: ANN001
+def _refused(write: Callable[[], object]) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         write()
 

@@ -4,7 +4,9 @@ import re
 import uuid
 
 import pytest
+from django.test import Client
 from django.urls import reverse
+from pytest_django import DjangoAssertNumQueries
 
 from accounts.models import Role, User
 from coaches.directory import page_start, stable_shuffle
@@ -12,6 +14,7 @@ from coaches.models import CoachProfile
 from engagements.models import Program
 from tests import factories
 from tests.coaches.conftest import enrol, pool
+from tests.responses import ClientResponse
 from tests.signin import SESSION_SAVE_QUERIES
 
 pytestmark = pytest.mark.django_db
@@ -19,14 +22,14 @@ URL = reverse("directory")
 CARD_ID = re.compile(r'id="coach-([0-9a-f-]{36})"')
 
 
-def shown(response) -> list[str]:  # noqa: ANN001
+def shown(response: ClientResponse) -> list[str]:
     assert response.status_code == 200, response.content.decode()[:500]
     return CARD_ID.findall(response.content.decode())
 
 
 def test_shows_three_cards_with_photo_or_initials_headline_specialties_languages_and_bio(
-    client, program
-) -> None:  # noqa: ANN001
+    client: Client, program: Program
+) -> None:
     engagement = enrol(program)
     coaches = pool(program, 3, user__full_name="Ada Lovelace", headline="Calm under pressure")
     leadership = factories.SpecialtyFactory(name="Leadership")
@@ -46,7 +49,9 @@ def test_shows_three_cards_with_photo_or_initials_headline_specialties_languages
     assert body.count('/select/" class="coach-select"') == 3
 
 
-def test_leaves_out_inactive_not_accepting_and_full_coaches(client, program) -> None:  # noqa: ANN001
+def test_leaves_out_inactive_not_accepting_and_full_coaches(
+    client: Client, program: Program
+) -> None:
     engagement = enrol(program)
     available = pool(program, 2)
     inactive, not_accepting, full = pool(program, 3, capacity=1)
@@ -63,7 +68,9 @@ def test_leaves_out_inactive_not_accepting_and_full_coaches(client, program) -> 
     assert str(outside_pool.public_id) not in ids
 
 
-def test_a_coach_with_released_or_finished_engagements_still_has_room(client, program) -> None:  # noqa: ANN001
+def test_a_coach_with_released_or_finished_engagements_still_has_room(
+    client: Client, program: Program
+) -> None:
     engagement = enrol(program)
     (coach,) = pool(program, 1, capacity=1)
     done = factories.engagement_with_coach(coach=coach)
@@ -73,7 +80,7 @@ def test_a_coach_with_released_or_finished_engagements_still_has_room(client, pr
     assert shown(client.get(URL)) == [str(coach.public_id)]
 
 
-def test_order_is_stable_across_requests(client, program) -> None:  # noqa: ANN001
+def test_order_is_stable_across_requests(client: Client, program: Program) -> None:
     engagement = enrol(program)
     pool(program, 12)
     client.force_login(engagement.participant)
@@ -84,7 +91,7 @@ def test_order_is_stable_across_requests(client, program) -> None:  # noqa: ANN0
     assert all(shown(client.get(URL)) == first for _ in range(3))
 
 
-def test_order_differs_between_participants(client, program) -> None:  # noqa: ANN001
+def test_order_differs_between_participants(client: Client, program: Program) -> None:
     pool(program, 12)
     pages = set()
     for _ in range(6):
@@ -95,12 +102,14 @@ def test_order_differs_between_participants(client, program) -> None:  # noqa: A
     assert len(pages) > 1
 
 
-def _position(response) -> str:  # noqa: ANN001
+def _position(response: ClientResponse) -> str:
     match = re.search(r'<h2 class="directory-position">([^<]*)</h2>', response.content.decode())
     return match.group(1) if match else ""
 
 
-def test_other_coaches_says_where_you_are_and_stops_at_the_end(client, program) -> None:  # noqa: ANN001
+def test_other_coaches_says_where_you_are_and_stops_at_the_end(
+    client: Client, program: Program
+) -> None:
     engagement = enrol(program)
     coaches = pool(program, 7)
     client.force_login(engagement.participant)
@@ -128,7 +137,7 @@ def test_other_coaches_says_where_you_are_and_stops_at_the_end(client, program) 
     assert shown(client.get(URL)) == page1
 
 
-def test_past_the_end_the_page_offers_to_start_again(client, program) -> None:  # noqa: ANN001
+def test_past_the_end_the_page_offers_to_start_again(client: Client, program: Program) -> None:
     engagement = enrol(program)
     pool(program, 6)
     client.force_login(engagement.participant)
@@ -143,7 +152,9 @@ def test_past_the_end_the_page_offers_to_start_again(client, program) -> None:  
     assert "No coach with room" not in body
 
 
-def test_one_page_of_coaches_offers_neither_more_nor_start_again(client, program) -> None:  # noqa: ANN001
+def test_one_page_of_coaches_offers_neither_more_nor_start_again(
+    client: Client, program: Program
+) -> None:
     engagement = enrol(program)
     pool(program, 2)
     client.force_login(engagement.participant)
@@ -156,8 +167,8 @@ def test_one_page_of_coaches_offers_neither_more_nor_start_again(client, program
 
 
 def test_the_next_page_follows_the_last_coach_seen_even_if_that_coach_filled_up(
-    client, program
-) -> None:  # noqa: ANN001
+    client: Client, program: Program
+) -> None:
     engagement = enrol(program)
     pool(program, 7)
     client.force_login(engagement.participant)
@@ -172,7 +183,7 @@ def test_the_next_page_follows_the_last_coach_seen_even_if_that_coach_filled_up(
     assert _position(response) == "Coaches 3–5 of 6"
 
 
-def test_start_again_keeps_the_filter(client, program) -> None:  # noqa: ANN001
+def test_start_again_keeps_the_filter(client: Client, program: Program) -> None:
     engagement = enrol(program)
     french = factories.LanguageFactory(code="fr", name="French")
     for coach in pool(program, 4):
@@ -185,7 +196,7 @@ def test_start_again_keeps_the_filter(client, program) -> None:  # noqa: ANN001
     assert 'href="?language=fr">Start again</a>' in end
 
 
-def test_other_coaches_link_carries_the_three_shown(client, program) -> None:  # noqa: ANN001
+def test_other_coaches_link_carries_the_three_shown(client: Client, program: Program) -> None:
     engagement = enrol(program)
     pool(program, 5)
     client.force_login(engagement.participant)
@@ -219,7 +230,9 @@ def test_page_start_follows_the_last_coach_seen_by_its_place_in_the_order() -> N
     ],
     ids=["four-ids", "not-a-uuid", "empty", "one-bad-of-two"],
 )
-def test_malformed_excludes_get_a_400_with_a_clear_message(client, program, excludes) -> None:  # noqa: ANN001
+def test_malformed_excludes_get_a_400_with_a_clear_message(
+    client: Client, program: Program, excludes: list[str]
+) -> None:
     engagement = enrol(program)
     pool(program, 5)
     client.force_login(engagement.participant)
@@ -233,7 +246,9 @@ def test_malformed_excludes_get_a_400_with_a_clear_message(client, program, excl
     assert 'href="/coaches/"' in body
 
 
-def test_filters_by_language_and_specialty_offered_from_the_pool(client, program) -> None:  # noqa: ANN001
+def test_filters_by_language_and_specialty_offered_from_the_pool(
+    client: Client, program: Program
+) -> None:
     engagement = enrol(program)
     french, german = (
         factories.LanguageFactory(code="fr", name="French"),
@@ -259,10 +274,12 @@ def test_filters_by_language_and_specialty_offered_from_the_pool(client, program
     assert sorted(shown(client.get(URL, {"language": "fr"}))) == sorted(
         [str(a.public_id), str(b.public_id)]
     )
-    assert shown(client.get(URL, {"language": "de", "specialty": careers.pk})) == [str(b.public_id)]
+    assert shown(client.get(URL, {"language": "de", "specialty": str(careers.pk)})) == [
+        str(b.public_id)
+    ]
 
 
-def test_an_unknown_filter_value_is_explained_and_ignored(client, program) -> None:  # noqa: ANN001
+def test_an_unknown_filter_value_is_explained_and_ignored(client: Client, program: Program) -> None:
     engagement = enrol(program)
     pool(program, 2)
     client.force_login(engagement.participant)
@@ -273,7 +290,7 @@ def test_an_unknown_filter_value_is_explained_and_ignored(client, program) -> No
     assert "Select a valid choice" in response.content.decode()
 
 
-def test_other_coaches_keeps_the_filter(client, program) -> None:  # noqa: ANN001
+def test_other_coaches_keeps_the_filter(client: Client, program: Program) -> None:
     engagement = enrol(program)
     french = factories.LanguageFactory(code="fr", name="French")
     for coach in pool(program, 5):
@@ -301,8 +318,8 @@ def _bulk_pool(program: Program, n: int) -> None:
 
 @pytest.mark.parametrize("size", [5, 500])
 def test_directory_query_count_does_not_grow_with_the_pool(
-    client, program, size, django_assert_num_queries
-) -> None:  # noqa: ANN001
+    client: Client, program: Program, size: int, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     engagement = enrol(program)
     _bulk_pool(program, size)
     client.force_login(engagement.participant)
@@ -313,7 +330,7 @@ def test_directory_query_count_does_not_grow_with_the_pool(
         assert len(shown(client.get(URL, {"language": "en"}))) == 3
 
 
-def test_participant_without_a_running_program_is_told_so(client) -> None:  # noqa: ANN001
+def test_participant_without_a_running_program_is_told_so(client: Client) -> None:
     participant = factories.UserFactory(role=Role.PARTICIPANT)
     client.force_login(participant)
 
@@ -323,7 +340,9 @@ def test_participant_without_a_running_program_is_told_so(client) -> None:  # no
     assert "not enrolled in a running coaching program" in response.content.decode()
 
 
-def test_participant_with_a_coach_sees_the_coach_instead_of_cards(client, program) -> None:  # noqa: ANN001
+def test_participant_with_a_coach_sees_the_coach_instead_of_cards(
+    client: Client, program: Program
+) -> None:
     (coach,) = pool(program, 1)
     engagement = factories.engagement_with_coach(coach=coach, program=program)
     pool(program, 3)
@@ -335,7 +354,9 @@ def test_participant_with_a_coach_sees_the_coach_instead_of_cards(client, progra
     assert f"You work with <strong>{coach.user.full_name}</strong>" in response.content.decode()
 
 
-def test_only_participants_see_the_directory(client, coach, staff) -> None:  # noqa: ANN001
+def test_only_participants_see_the_directory(
+    client: Client, coach: CoachProfile, staff: User
+) -> None:
     assert client.get(URL).status_code == 302
     for user in (coach.user, staff):
         client.force_login(user)

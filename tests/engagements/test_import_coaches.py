@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -12,6 +13,7 @@ from zeal import zeal_context
 from accounts.models import AuditEvent, Role, User
 from coaches.models import CoachProfile, Language, Specialty
 from engagements.coach_resources import COLUMNS, CoachImportResource
+from engagements.models import Program
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -42,14 +44,19 @@ def csv_text(*rows: dict[str, str], columns: tuple[str, ...] = COLUMNS) -> str:
     return out.getvalue()
 
 
-def run(*rows: dict[str, str], program=None, dry_run: bool = False, **kw):  # noqa: ANN001, ANN201
+def run(
+    *rows: dict[str, str],
+    program: Program | None = None,
+    dry_run: bool = False,
+    **kw: tuple[str, ...],
+) -> tuple[CoachImportResource, Any]:
     resource = CoachImportResource(program=program)
     with zeal_context():  # each import is one unit of work (django-zeal scope)
         result = resource.import_data(CSV().create_dataset(csv_text(*rows, **kw)), dry_run=dry_run)
     return resource, result
 
 
-def errors_of(result) -> dict[int, dict[str, list[str]]]:  # noqa: ANN001
+def errors_of(result: Any) -> dict[int, dict[str, list[str]]]:  # import-export has no types
     return {invalid.number: invalid.error_dict for invalid in result.invalid_rows}
 
 
@@ -59,7 +66,9 @@ def test_resource_turns_on_model_validation_and_bulk_writes() -> None:
     assert options.use_bulk is True and options.use_transactions is True
 
 
-def test_import_creates_coaches_languages_specialties_and_adds_them_to_the_pool(program) -> None:  # noqa: ANN001
+def test_import_creates_coaches_languages_specialties_and_adds_them_to_the_pool(
+    program: Program,
+) -> None:
     factories.SpecialtyFactory(name="Leadership")
 
     _, result = run(
@@ -85,7 +94,7 @@ def test_import_creates_coaches_languages_specialties_and_adds_them_to_the_pool(
     assert "example.com" not in str(event.after)
 
 
-def test_reimporting_the_same_file_changes_nothing(program) -> None:  # noqa: ANN001
+def test_reimporting_the_same_file_changes_nothing(program: Program) -> None:
     rows = [
         row(),
         row(email="grace@example.com", full_name="Grace Hopper", specialties="leadership"),
@@ -103,7 +112,7 @@ def test_reimporting_the_same_file_changes_nothing(program) -> None:  # noqa: AN
     assert AuditEvent.objects.count() == events
 
 
-def test_import_updates_an_existing_coach_matched_by_email_in_any_case(program) -> None:  # noqa: ANN001
+def test_import_updates_an_existing_coach_matched_by_email_in_any_case(program: Program) -> None:
     coach = factories.CoachFactory(user__email="ada.lovelace@example.com", capacity=3)
     coach.languages.add(factories.LanguageFactory(code="de", name="German"))
     coach.specialties.add(factories.SpecialtyFactory(name="Resilience"))
@@ -125,7 +134,7 @@ def test_import_updates_an_existing_coach_matched_by_email_in_any_case(program) 
     assert CoachProfile.objects.get(pk=coach.pk).engagements.get() == assigned
 
 
-def test_only_the_pool_is_new_when_a_known_coach_joins_another_program(program) -> None:  # noqa: ANN001
+def test_only_the_pool_is_new_when_a_known_coach_joins_another_program(program: Program) -> None:
     run(row())
 
     _, result = run(row(), program=program)
@@ -177,8 +186,8 @@ def test_a_coach_user_without_a_profile_gets_one() -> None:
     ],
 )
 def test_each_bad_row_is_reported_with_its_number_and_nothing_is_written(
-    program, overrides, column, message
-) -> None:  # noqa: ANN001
+    program: Program, overrides: dict[str, str], column: str, message: str
+) -> None:
     _, result = run(
         row(email="first@example.com"),
         row(**overrides),
@@ -211,7 +220,7 @@ def test_an_email_that_belongs_to_a_participant_is_refused() -> None:
     assert not CoachProfile.objects.exists()
 
 
-def test_a_partial_import_cannot_get_through_even_after_the_bad_row(program) -> None:  # noqa: ANN001
+def test_a_partial_import_cannot_get_through_even_after_the_bad_row(program: Program) -> None:
     existing = factories.CoachFactory(user__email="ada.lovelace@example.com", capacity=3)
     rows = [row(capacity="9"), *(row(email=f"c{i}@example.com") for i in range(5))]
     rows.append(row(email="last@example.com", capacity="-5"))
@@ -233,7 +242,7 @@ def test_missing_columns_are_named() -> None:
     assert not User.objects.exists()
 
 
-def test_dry_run_reports_and_writes_nothing(program) -> None:  # noqa: ANN001
+def test_dry_run_reports_and_writes_nothing(program: Program) -> None:
     _, result = run(row(), program=program, dry_run=True)
 
     assert result.totals["new"] == 1
@@ -246,7 +255,7 @@ def write(tmp_path: Path, *rows: dict[str, str]) -> str:
     return str(path)
 
 
-def test_command_imports_into_a_program_by_name(tmp_path, program) -> None:  # noqa: ANN001
+def test_command_imports_into_a_program_by_name(tmp_path: Path, program: Program) -> None:
     out = io.StringIO()
 
     call_command("import_coaches", write(tmp_path, row()), program=program.name, stdout=out)
@@ -255,7 +264,7 @@ def test_command_imports_into_a_program_by_name(tmp_path, program) -> None:  # n
     assert program.coaches.count() == 1
 
 
-def test_command_dry_run_writes_nothing(tmp_path) -> None:  # noqa: ANN001
+def test_command_dry_run_writes_nothing(tmp_path: Path) -> None:
     out = io.StringIO()
 
     call_command("import_coaches", write(tmp_path, row()), dry_run=True, stdout=out)
@@ -264,7 +273,7 @@ def test_command_dry_run_writes_nothing(tmp_path) -> None:  # noqa: ANN001
     assert not User.objects.exists()
 
 
-def test_command_lists_every_bad_row_and_fails(tmp_path) -> None:  # noqa: ANN001
+def test_command_lists_every_bad_row_and_fails(tmp_path: Path) -> None:
     err = io.StringIO()
     path = write(tmp_path, row(), row(email="bad", capacity="-2"), row(full_name=""))
 
@@ -279,13 +288,13 @@ def test_command_lists_every_bad_row_and_fails(tmp_path) -> None:  # noqa: ANN00
     assert not User.objects.exists()
 
 
-def test_command_refuses_an_unknown_program(tmp_path) -> None:  # noqa: ANN001
+def test_command_refuses_an_unknown_program(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="No program has the id or name"):
         call_command("import_coaches", write(tmp_path, row()), program="Nope")
 
 
 def test_command_reports_bad_user_columns_and_nul_bytes_as_rows_not_tracebacks(
-    tmp_path,  # noqa: ANN001
+    tmp_path: Path,
 ) -> None:
     """Issue 13: columns the database would refuse are named, row by row."""
     err = io.StringIO()

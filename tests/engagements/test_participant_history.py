@@ -6,15 +6,16 @@ from datetime import date
 
 import pytest
 from django.template.loader import render_to_string
+from pytest_django import DjangoAssertNumQueries
 
-from engagements.models import CoachingSession, Outcome, Status
+from engagements.models import CoachingSession, Engagement, Outcome, Status
 from engagements.selectors import participant_session_history
 from tests.engagements.helpers import engagement_in
 
 pytestmark = pytest.mark.django_db
 
 
-def _sessions(engagement, count: int) -> None:  # noqa: ANN001
+def _sessions(engagement: Engagement, count: int) -> None:
     CoachingSession.objects.bulk_create(
         CoachingSession(
             engagement=engagement,
@@ -53,7 +54,9 @@ def test_history_only_holds_the_engagements_own_sessions() -> None:
 
 
 @pytest.mark.parametrize("count", [5, 200])
-def test_history_renders_in_one_query(count: int, django_assert_num_queries) -> None:  # noqa: ANN001
+def test_history_renders_in_one_query(
+    count: int, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     engagement = engagement_in(Status.IN_PROGRESS)
     _sessions(engagement, count)
     with django_assert_num_queries(1):

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
 from django.db.models import Count, Max, Min, Q
 from django.test import Client
 from PIL import Image
+from pytest_django import Settings
 
 from accounts.models import AuditEvent, User
 from coaches.models import CoachProfile
@@ -25,7 +28,7 @@ def _counts() -> dict[str, int]:
     return {m.__name__: m._default_manager.count() for m in models}
 
 
-def test_seed_demo_builds_the_program_and_is_idempotent(client) -> None:  # noqa: ANN001
+def test_seed_demo_builds_the_program_and_is_idempotent(client: Client) -> None:
     out = StringIO()
     call_command("seed_demo", stdout=out)
     first = _counts()
@@ -104,7 +107,9 @@ def _printed_accounts(output: str) -> dict[str, str]:
     return dict(line.strip().rsplit(None, 1) for line in lines if line.startswith("  "))
 
 
-def test_each_demo_account_signs_in_and_sees_its_state(mailoutbox, run_worker) -> None:  # noqa: ANN001
+def test_each_demo_account_signs_in_and_sees_its_state(
+    mailoutbox: list[EmailMultiAlternatives], run_worker: Callable[[], int]
+) -> None:
     """Every person the quick start prints signs in with the emailed code (the real
     flow) and lands on the page that shows what they were printed for."""
     out = StringIO()
@@ -131,7 +136,7 @@ def test_each_demo_account_signs_in_and_sees_its_state(mailoutbox, run_worker) -
         browser = Client()
         browser.post("/login/", {"email": email})
         run_worker()
-        sent = re.search(r"\b(\d{6})\b", mailoutbox[-1].body)
+        sent = re.search(r"\b(\d{6})\b", str(mailoutbox[-1].body))
         assert sent, label
         code = sent.group(1)
         assert mailoutbox[-1].to == [email], label
@@ -152,9 +157,9 @@ def test_each_demo_account_signs_in_and_sees_its_state(mailoutbox, run_worker) -
 
 
 def test_run_nudges_in_the_demo_prints_a_summary_and_each_email_is_one_line(
-    settings,  # noqa: ANN001
-    capsys,  # noqa: ANN001
-    run_worker,  # noqa: ANN001
+    settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+    run_worker: Callable[[], int],
 ) -> None:
     call_command("seed_demo", stdout=StringIO())
     settings.MAILERS = mailers_from_url("compactconsolemail://")  # the demo's .env

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from django.core.mail import EmailMultiAlternatives
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries, DjangoCaptureOnCommitCallbacks
 
 from accounts.models import AuditEvent, User
 from coaches.models import CoachProfile
-from engagements.models import Engagement, EngagementCoach, Status
+from engagements.models import Engagement, EngagementCoach, Program, Status
 from engagements.services import (
     AlreadyHasCoach,
     CoachFull,
@@ -18,6 +22,7 @@ from engagements.services import (
 )
 from tests import factories
 from tests.coaches.conftest import enrol, pool
+from tests.mail import html_part
 from tests.signin import SESSION_SAVE_QUERIES
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +33,12 @@ def select_url(coach: CoachProfile) -> str:
 
 
 def test_selecting_assigns_the_coach_records_history_and_audit_and_emails_both(
-    client, program, django_capture_on_commit_callbacks, mailoutbox, run_worker
-) -> None:  # noqa: ANN001
+    client: Client,
+    program: Program,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
+) -> None:
     engagement = enrol(program)
     (coach,) = pool(program, 1)
     client.force_login(engagement.participant)
@@ -50,14 +59,17 @@ def test_selecting_assigns_the_coach_records_history_and_audit_and_emails_both(
     to_participant, to_coach = mailoutbox
     assert to_participant.to == [engagement.participant.email]
     assert coach.booking_url in to_participant.body
-    assert coach.booking_url in to_participant.alternatives[0].content
+    assert coach.booking_url in html_part(to_participant)
     assert to_coach.to == [coach.user.email]
     assert engagement.participant.full_name in to_coach.subject
 
 
 def test_a_full_coach_is_refused_with_409_and_the_directory_shown_again(
-    client, program, mailoutbox, run_worker
-) -> None:  # noqa: ANN001
+    client: Client,
+    program: Program,
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
+) -> None:
     engagement = enrol(program)
     full, other = pool(program, 2, capacity=1)
     factories.engagement_with_coach(coach=full)  # in another program: capacity is global
@@ -77,7 +89,9 @@ def test_a_full_coach_is_refused_with_409_and_the_directory_shown_again(
 
 
 @pytest.mark.parametrize("problem", ["not_accepting", "inactive"])
-def test_an_unavailable_coach_is_refused_with_409(client, program, problem) -> None:  # noqa: ANN001
+def test_an_unavailable_coach_is_refused_with_409(
+    client: Client, program: Program, problem: str
+) -> None:
     engagement = enrol(program)
     (coach,) = pool(program, 1)
     if problem == "inactive":
@@ -93,7 +107,7 @@ def test_an_unavailable_coach_is_refused_with_409(client, program, problem) -> N
     assert Engagement.objects.get(pk=engagement.pk).coach is None
 
 
-def test_a_coach_outside_the_participants_program_is_404(client, program) -> None:  # noqa: ANN001
+def test_a_coach_outside_the_participants_program_is_404(client: Client, program: Program) -> None:
     engagement = enrol(program)
     pool(program, 1)
     other_program_coach = factories.CoachFactory()
@@ -105,7 +119,7 @@ def test_a_coach_outside_the_participants_program_is_404(client, program) -> Non
     assert Engagement.objects.get(pk=engagement.pk).status == Status.INVITED
 
 
-def test_the_service_refuses_a_coach_outside_the_pool(program) -> None:  # noqa: ANN001
+def test_the_service_refuses_a_coach_outside_the_pool(program: Program) -> None:
     engagement = enrol(program)
     with pytest.raises(CoachNotAvailable) as raised:
         engagement_select_coach(participant=engagement.participant, coach=factories.CoachFactory())
@@ -113,7 +127,7 @@ def test_the_service_refuses_a_coach_outside_the_pool(program) -> None:  # noqa:
     assert Engagement.objects.get(pk=engagement.pk).coach is None
 
 
-def test_a_participant_cannot_select_twice(client, program) -> None:  # noqa: ANN001
+def test_a_participant_cannot_select_twice(client: Client, program: Program) -> None:
     engagement = enrol(program)
     first, second = pool(program, 2)
     client.force_login(engagement.participant)
@@ -128,7 +142,9 @@ def test_a_participant_cannot_select_twice(client, program) -> None:  # noqa: AN
     assert EngagementCoach.objects.filter(engagement=engagement).count() == 1
 
 
-def test_selecting_changes_only_the_signed_in_participants_engagement(client, program) -> None:  # noqa: ANN001
+def test_selecting_changes_only_the_signed_in_participants_engagement(
+    client: Client, program: Program
+) -> None:
     mine, theirs = enrol(program), enrol(program)
     (coach,) = pool(program, 1)
     client.force_login(mine.participant)
@@ -139,7 +155,7 @@ def test_selecting_changes_only_the_signed_in_participants_engagement(client, pr
     assert Engagement.objects.get(pk=theirs.pk).status == Status.INVITED
 
 
-def test_a_participant_whose_program_has_ended_cannot_select(client) -> None:  # noqa: ANN001
+def test_a_participant_whose_program_has_ended_cannot_select(client: Client) -> None:
     today = timezone.localdate()
     ended = factories.ProgramFactory(
         starts_on=today - timedelta(days=200), ends_on=today - timedelta(days=1)
@@ -153,7 +169,7 @@ def test_a_participant_whose_program_has_ended_cannot_select(client) -> None:  #
         engagement_select_coach(participant=engagement.participant, coach=coach)
 
 
-def test_select_uses_the_most_recent_running_engagement(client, program) -> None:  # noqa: ANN001
+def test_select_uses_the_most_recent_running_engagement(client: Client, program: Program) -> None:
     older = enrol(program, invited_at=timezone.now() - timedelta(days=30))
     newer_program = factories.ProgramFactory()
     newer = enrol(newer_program, participant=older.participant)
@@ -166,7 +182,7 @@ def test_select_uses_the_most_recent_running_engagement(client, program) -> None
     assert Engagement.objects.get(pk=older.pk).coach is None
 
 
-def test_select_needs_post_and_a_participant(client, program, staff) -> None:  # noqa: ANN001
+def test_select_needs_post_and_a_participant(client: Client, program: Program, staff: User) -> None:
     engagement = enrol(program)
     (coach,) = pool(program, 1)
     assert client.post(select_url(coach)).status_code == 302  # to sign-in
@@ -177,7 +193,7 @@ def test_select_needs_post_and_a_participant(client, program, staff) -> None:  #
     assert Engagement.objects.get(pk=engagement.pk).status == Status.INVITED
 
 
-def test_a_coach_of_an_older_running_program_only_is_404(client, program) -> None:  # noqa: ANN001
+def test_a_coach_of_an_older_running_program_only_is_404(client: Client, program: Program) -> None:
     older = enrol(program, invited_at=timezone.now() - timedelta(days=30))
     enrol(factories.ProgramFactory(), participant=older.participant)
     (coach,) = pool(program, 1)
@@ -188,8 +204,8 @@ def test_a_coach_of_an_older_running_program_only_is_404(client, program) -> Non
 
 
 def test_selecting_a_coach_takes_eighteen_queries(
-    client, program, django_assert_num_queries
-) -> None:  # noqa: ANN001
+    client: Client, program: Program, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     engagement = enrol(program)
     (coach,) = pool(program, 1)
     client.force_login(engagement.participant)

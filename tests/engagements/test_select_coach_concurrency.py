@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -26,7 +28,9 @@ def active_count(coach_pk: int) -> int:
     return Engagement.objects.filter(coach_id=coach_pk, status__in=ACTIVE_STATUSES).count()
 
 
-def test_forty_participants_for_five_seats_exactly_five_win(run_in_threads) -> None:  # noqa: ANN001
+def test_forty_participants_for_five_seats_exactly_five_win(
+    run_in_threads: Callable[..., list[Any]],
+) -> None:
     program = factories.ProgramFactory()
     (coach,) = pool(program, 1, capacity=10)
     for _ in range(5):  # five seats taken elsewhere, five left
@@ -43,7 +47,9 @@ def test_forty_participants_for_five_seats_exactly_five_win(run_in_threads) -> N
     assert EngagementCoach.objects.filter(engagement__program=program).count() == 5
 
 
-def test_two_participants_racing_for_the_last_seat_exactly_one_wins(run_in_threads) -> None:  # noqa: ANN001
+def test_two_participants_racing_for_the_last_seat_exactly_one_wins(
+    run_in_threads: Callable[..., list[Any]],
+) -> None:
     program = factories.ProgramFactory()
     (coach,) = pool(program, 1, capacity=1)
     participants = [enrol(program).participant for _ in range(2)]
@@ -56,7 +62,9 @@ def test_two_participants_racing_for_the_last_seat_exactly_one_wins(run_in_threa
     assert active_count(coach.pk) == 1
 
 
-def test_a_double_submission_gives_one_coach_and_one_history_row(run_in_threads) -> None:  # noqa: ANN001
+def test_a_double_submission_gives_one_coach_and_one_history_row(
+    run_in_threads: Callable[..., list[Any]],
+) -> None:
     program = factories.ProgramFactory()
     coaches = pool(program, 2)
     engagement = enrol(program)

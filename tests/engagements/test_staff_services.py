@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from django.db.models import Q
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
+from coaches.models import CoachProfile
 from engagements import services
 from engagements.models import (
     ACTIVE_STATUSES,
@@ -21,14 +24,14 @@ from tests.factories import CoachFactory
 pytestmark = pytest.mark.django_db
 
 
-def _active_count(coach) -> int:  # noqa: ANN001
+def _active_count(coach: CoachProfile) -> int:
     return Engagement.objects.filter(Q(coach=coach), status__in=ACTIVE_STATUSES).count()
 
 
 @pytest.mark.parametrize("status", [Status.COACH_SELECTED, Status.IN_PROGRESS, Status.ON_HOLD])
 def test_releasing_the_coach_returns_to_invited_keeps_history_and_frees_the_seat(
-    status: str, staff
-) -> None:  # noqa: ANN001
+    status: str, staff: User
+) -> None:
     coach = CoachFactory()
     engagement = engagement_in(status, coach=coach)
     assert _active_count(coach) == 1
@@ -47,7 +50,7 @@ def test_releasing_the_coach_returns_to_invited_keeps_history_and_frees_the_seat
     assert event.before["coach"] == str(coach.public_id) and event.after["coach"] is None
 
 
-def test_a_released_engagement_can_choose_a_new_coach_and_both_stay_in_history(staff) -> None:  # noqa: ANN001
+def test_a_released_engagement_can_choose_a_new_coach_and_both_stay_in_history(staff: User) -> None:
     engagement = engagement_in(Status.IN_PROGRESS)
     services.engagement_release_coach(engagement=engagement, actor=staff)
     stored = Engagement.objects.get(pk=engagement.pk)
@@ -61,14 +64,14 @@ def test_a_released_engagement_can_choose_a_new_coach_and_both_stay_in_history(s
 
 
 @pytest.mark.parametrize("status", [Status.INVITED, Status.COMPLETED, Status.CANCELLED])
-def test_release_is_refused_without_an_active_coach(status: str, staff) -> None:  # noqa: ANN001
+def test_release_is_refused_without_an_active_coach(status: str, staff: User) -> None:
     engagement = engagement_in(status)
     with pytest.raises(InvalidTransition):
         services.engagement_release_coach(engagement=engagement, actor=staff)
     assert Engagement.objects.get(pk=engagement.pk).status == status
 
 
-def test_put_on_hold_and_resume_to_in_progress_when_sessions_were_logged(staff) -> None:  # noqa: ANN001
+def test_put_on_hold_and_resume_to_in_progress_when_sessions_were_logged(staff: User) -> None:
     engagement = engagement_in(Status.IN_PROGRESS)
     Engagement.objects.filter(pk=engagement.pk).update(sessions_logged=2)
     services.engagement_put_on_hold(engagement=engagement, actor=staff, reason="Leave")
@@ -80,14 +83,14 @@ def test_put_on_hold_and_resume_to_in_progress_when_sessions_were_logged(staff) 
     assert AuditEvent.objects.filter(action="engagement.resumed").count() == 1
 
 
-def test_resume_goes_back_to_coach_selected_when_no_session_was_logged(staff) -> None:  # noqa: ANN001
+def test_resume_goes_back_to_coach_selected_when_no_session_was_logged(staff: User) -> None:
     engagement = engagement_in(Status.COACH_SELECTED)
     services.engagement_put_on_hold(engagement=engagement, actor=staff)
     services.engagement_resume(engagement=engagement, actor=staff)
     assert Engagement.objects.get(pk=engagement.pk).status == Status.COACH_SELECTED
 
 
-def test_resume_is_refused_unless_on_hold(staff) -> None:  # noqa: ANN001
+def test_resume_is_refused_unless_on_hold(staff: User) -> None:
     engagement = engagement_in(Status.IN_PROGRESS)
     with pytest.raises(InvalidTransition, match="Only an engagement on hold can be resumed"):
         services.engagement_resume(engagement=engagement, actor=staff)
@@ -97,7 +100,9 @@ def test_resume_is_refused_unless_on_hold(staff) -> None:  # noqa: ANN001
     "service", [services.engagement_cancel, services.engagement_complete_early]
 )
 @pytest.mark.parametrize("reason", ["", "   "])
-def test_cancel_and_early_completion_require_a_reason(service, reason: str, staff) -> None:  # noqa: ANN001
+def test_cancel_and_early_completion_require_a_reason(
+    service: Callable[..., Engagement], reason: str, staff: User
+) -> None:
     engagement = engagement_in(Status.IN_PROGRESS)
     with pytest.raises(ReasonRequired) as caught:
         service(engagement=engagement, actor=staff, reason=reason)
@@ -105,7 +110,7 @@ def test_cancel_and_early_completion_require_a_reason(service, reason: str, staf
     assert Engagement.objects.get(pk=engagement.pk).status == Status.IN_PROGRESS
 
 
-def test_cancel_keeps_the_reason_and_audits_it(staff) -> None:  # noqa: ANN001
+def test_cancel_keeps_the_reason_and_audits_it(staff: User) -> None:
     engagement = engagement_in(Status.ON_HOLD)
     services.engagement_cancel(engagement=engagement, actor=staff, reason=" Left the company ")
     stored = Engagement.objects.get(pk=engagement.pk)
@@ -115,7 +120,7 @@ def test_cancel_keeps_the_reason_and_audits_it(staff) -> None:  # noqa: ANN001
     assert after is not None and after["status_reason"] == ("Left the company")
 
 
-def test_complete_early_stamps_and_audits(staff) -> None:  # noqa: ANN001
+def test_complete_early_stamps_and_audits(staff: User) -> None:
     engagement = engagement_in(Status.IN_PROGRESS)
     services.engagement_complete_early(engagement=engagement, actor=staff, reason="Goals met")
     stored = Engagement.objects.get(pk=engagement.pk)
@@ -123,13 +128,13 @@ def test_complete_early_stamps_and_audits(staff) -> None:  # noqa: ANN001
     assert AuditEvent.objects.filter(action="engagement.completed_early", actor=staff).exists()
 
 
-def test_complete_early_is_refused_without_a_coach(staff) -> None:  # noqa: ANN001
+def test_complete_early_is_refused_without_a_coach(staff: User) -> None:
     engagement = engagement_in(Status.INVITED)
     with pytest.raises(InvalidTransition, match="without a coach cannot be completed"):
         services.engagement_complete_early(engagement=engagement, actor=staff, reason="x")
 
 
-def test_a_service_given_a_stale_copy_acts_on_the_current_row(staff) -> None:  # noqa: ANN001
+def test_a_service_given_a_stale_copy_acts_on_the_current_row(staff: User) -> None:
     engagement = engagement_in(Status.IN_PROGRESS)
     stale = Engagement.objects.get(pk=engagement.pk)
     services.engagement_put_on_hold(engagement=engagement, actor=staff)

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from engagements.models import Engagement, InvalidTransition, StaleEngagement, Status
 from tests.factories import CoachFactory, EngagementFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_selecting_a_coach_bumps_the_version_stamps_and_audits(staff) -> None:  # noqa: ANN001
+def test_selecting_a_coach_bumps_the_version_stamps_and_audits(staff: User) -> None:
     engagement = EngagementFactory()
     coach = CoachFactory()
     engagement.transition_to(Status.COACH_SELECTED, actor=staff, changes={"coach": coach})

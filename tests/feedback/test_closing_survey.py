@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.template.loader import render_to_string
+from django.test import Client
+from pytest_django import DjangoAssertNumQueries
 
 from accounts.models import AuditEvent, Role
-from engagements.models import Status
+from engagements.models import Engagement, Status
 from feedback.models import ClosingSurvey
 from feedback.selectors import (
     SurveyAlreadyAnswered,
@@ -24,16 +27,18 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def completed(engagement):  # noqa: ANN001, ANN201
+def completed(engagement: Engagement) -> Engagement:
     engagement.transition_to(Status.COMPLETED)
     return engagement
 
 
-def url(engagement) -> str:  # noqa: ANN001
+def url(engagement: Engagement) -> str:
     return f"/engagements/{engagement.public_id}/survey/"
 
 
-def test_participant_answers_the_survey_of_a_completed_engagement(client, completed) -> None:  # noqa: ANN001
+def test_participant_answers_the_survey_of_a_completed_engagement(
+    client: Client, completed: Engagement
+) -> None:
     client.force_login(completed.participant)
     page = client.get(url(completed))
     body = page.content.decode()
@@ -48,7 +53,7 @@ def test_participant_answers_the_survey_of_a_completed_engagement(client, comple
     assert event.after == {"recommend_score": 9}  # the free text stays out of the audit trail
 
 
-def test_the_survey_is_answered_once(client, completed) -> None:  # noqa: ANN001
+def test_the_survey_is_answered_once(client: Client, completed: Engagement) -> None:
     client.force_login(completed.participant)
     client.post(url(completed), {"recommend_score": "9"})
     response = client.post(url(completed), {"recommend_score": "2", "what_changed": "Again"})
@@ -59,7 +64,7 @@ def test_the_survey_is_answered_once(client, completed) -> None:  # noqa: ANN001
     assert 'name="recommend_score"' not in page
 
 
-def test_the_survey_waits_for_completion(client, engagement) -> None:  # noqa: ANN001
+def test_the_survey_waits_for_completion(client: Client, engagement: Engagement) -> None:
     client.force_login(engagement.participant)
     page = client.get(url(engagement))
     assert page.status_code == 200
@@ -70,7 +75,9 @@ def test_the_survey_waits_for_completion(client, engagement) -> None:  # noqa: A
 
 
 @pytest.mark.parametrize("score", ["11", "-1", "ten", ""])
-def test_a_score_outside_0_to_10_is_refused(client, completed, score) -> None:  # noqa: ANN001
+def test_a_score_outside_0_to_10_is_refused(
+    client: Client, completed: Engagement, score: str
+) -> None:
     client.force_login(completed.participant)
     response = client.post(url(completed), {"recommend_score": score})
     assert response.status_code == 400
@@ -78,7 +85,9 @@ def test_a_score_outside_0_to_10_is_refused(client, completed, score) -> None:  
     assert not ClosingSurvey.objects.exists()
 
 
-def test_an_overlong_answer_is_refused_with_the_limit_and_its_length(client, completed) -> None:  # noqa: ANN001
+def test_an_overlong_answer_is_refused_with_the_limit_and_its_length(
+    client: Client, completed: Engagement
+) -> None:
     client.force_login(completed.participant)
     pasted = "x" * 5000
     response = client.post(url(completed), {"recommend_score": "8", "what_changed": pasted})
@@ -91,14 +100,18 @@ def test_an_overlong_answer_is_refused_with_the_limit_and_its_length(client, com
     assert re.search(r'<input type="radio" name="recommend_score" value="8"[^>]* checked', body)
 
 
-def test_the_limit_is_stated_on_the_page_and_in_the_field(client, completed) -> None:  # noqa: ANN001
+def test_the_limit_is_stated_on_the_page_and_in_the_field(
+    client: Client, completed: Engagement
+) -> None:
     client.force_login(completed.participant)
     body = client.get(url(completed)).content.decode()
     assert "Optional, at most 4000 characters." in body
     assert re.search(r'<textarea name="what_changed"[^>]* maxlength="4000"', body)
 
 
-def test_a_line_break_counts_as_one_character_as_in_the_browser(client, completed) -> None:  # noqa: ANN001
+def test_a_line_break_counts_as_one_character_as_in_the_browser(
+    client: Client, completed: Engagement
+) -> None:
     client.force_login(completed.participant)
     # 4000 characters as the browser counts them; sent with CRLF line breaks, 4099 bytes.
     lines = ["y" * 39] * 100
@@ -112,8 +125,8 @@ def test_a_line_break_counts_as_one_character_as_in_the_browser(client, complete
 
 
 def test_the_0_to_10_scale_is_large_labelled_radio_buttons_like_the_rating(
-    client, completed
-) -> None:  # noqa: ANN001
+    client: Client, completed: Engagement
+) -> None:
     client.force_login(completed.participant)
     body = client.get(url(completed)).content.decode()
     scale = body.split('<div class="scale-buttons">')[1].split("</div>")[0]
@@ -133,7 +146,7 @@ def test_the_0_to_10_scale_is_large_labelled_radio_buttons_like_the_rating(
     assert '<div class="scale-buttons">' in rating and "button scale-button" in rating
 
 
-def test_another_participant_gets_404(client, completed) -> None:  # noqa: ANN001
+def test_another_participant_gets_404(client: Client, completed: Engagement) -> None:
     client.force_login(UserFactory(role=Role.PARTICIPANT))
     assert client.get(url(completed)).status_code == 404
     assert client.post(url(completed), {"recommend_score": "9"}).status_code == 404
@@ -141,12 +154,12 @@ def test_another_participant_gets_404(client, completed) -> None:  # noqa: ANN00
 
 
 @pytest.mark.parametrize("role", [Role.COACH, Role.STAFF, Role.SPONSOR])
-def test_other_roles_get_404(client, completed, role) -> None:  # noqa: ANN001
+def test_other_roles_get_404(client: Client, completed: Engagement, role: str) -> None:
     client.force_login(UserFactory(role=role))
     assert client.get(url(completed)).status_code == 404
 
 
-def test_closing_survey_due_only_until_answered(completed) -> None:  # noqa: ANN001
+def test_closing_survey_due_only_until_answered(completed: Engagement) -> None:
     assert closing_survey_due(engagement=completed)
     closing_survey_submit(
         participant=completed.participant, engagement=completed, recommend_score=7, what_changed=""
@@ -154,15 +167,19 @@ def test_closing_survey_due_only_until_answered(completed) -> None:  # noqa: ANN
     assert not closing_survey_due(engagement=completed)
 
 
-def test_the_service_refuses_a_survey_twice(completed) -> None:  # noqa: ANN001
-    kwargs = {"participant": completed.participant, "engagement": completed, "what_changed": ""}
+def test_the_service_refuses_a_survey_twice(completed: Engagement) -> None:
+    kwargs: dict[str, Any] = {
+        "participant": completed.participant,
+        "engagement": completed,
+        "what_changed": "",
+    }
     closing_survey_submit(recommend_score=7, **kwargs)
     with pytest.raises(SurveyAlreadyAnswered):
         closing_survey_submit(recommend_score=3, **kwargs)
     assert ClosingSurvey.objects.get().recommend_score == 7
 
 
-def test_the_survey_opens_on_completion_and_closes_once_answered(engagement) -> None:  # noqa: ANN001
+def test_the_survey_opens_on_completion_and_closes_once_answered(engagement: Engagement) -> None:
     """The one statement of the preconditions, which the page, service and prompt ask."""
     assert isinstance(closing_survey_refusal(engagement=engagement), SurveyNotOpen)
     engagement.transition_to(Status.COMPLETED)
@@ -171,7 +188,7 @@ def test_the_survey_opens_on_completion_and_closes_once_answered(engagement) -> 
     assert isinstance(closing_survey_refusal(engagement=engagement), SurveyAlreadyAnswered)
 
 
-def test_the_service_refuses_an_engagement_that_is_not_completed(engagement) -> None:  # noqa: ANN001
+def test_the_service_refuses_an_engagement_that_is_not_completed(engagement: Engagement) -> None:
     with pytest.raises(SurveyNotOpen):
         closing_survey_submit(
             participant=engagement.participant,
@@ -182,7 +199,7 @@ def test_the_service_refuses_an_engagement_that_is_not_completed(engagement) -> 
     assert not ClosingSurvey.objects.exists()
 
 
-def test_the_service_refuses_someone_elses_engagement(completed) -> None:  # noqa: ANN001
+def test_the_service_refuses_someone_elses_engagement(completed: Engagement) -> None:
     with pytest.raises(SurveyNotOpen):
         closing_survey_submit(
             participant=UserFactory(), engagement=completed, recommend_score=7, what_changed=""
@@ -191,8 +208,8 @@ def test_the_service_refuses_someone_elses_engagement(completed) -> None:  # noq
 
 
 def test_the_survey_page_costs_a_fixed_number_of_queries(
-    client, completed, django_assert_num_queries
-) -> None:  # noqa: ANN001
+    client: Client, completed: Engagement, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     client.force_login(completed.participant)
     client.get(url(completed))
     # session, user, the engagement with its program, whether it is answered,

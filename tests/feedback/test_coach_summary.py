@@ -11,7 +11,9 @@ import dataclasses
 
 import pytest
 from django.template import Context, Template
+from pytest_django import DjangoAssertNumQueries, Settings
 
+from coaches.models import CoachProfile
 from feedback.models import FeedbackKind, ReleasedFeedback
 from feedback.selectors import FeedbackSummary, coach_feedback_summary
 from tests.factories import CoachFactory, OrganizationFactory, ProgramFactory
@@ -20,13 +22,13 @@ from tests.feedback.helpers import change, rate, survey
 pytestmark = pytest.mark.django_db
 
 
-def render_panel(coach) -> str:  # noqa: ANN001
+def render_panel(coach: CoachProfile) -> str:
     return Template("{% load feedback_tags %}{% coach_feedback_averages coach %}").render(
         Context({"coach": coach})
     )
 
 
-def test_the_default_group_size_is_five(settings) -> None:  # noqa: ANN001
+def test_the_default_group_size_is_five(settings: Settings) -> None:
     assert settings.MIN_GROUP_SIZE == 5
 
 
@@ -41,7 +43,9 @@ def test_nothing_is_shown_until_a_group_of_five_has_answered() -> None:
     assert coach_feedback_summary(coach).rating_avg == pytest.approx(3.0)
 
 
-def test_summary_counts_own_answers_only_in_one_query(django_assert_num_queries) -> None:  # noqa: ANN001
+def test_summary_counts_own_answers_only_in_one_query(
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
     coach = CoachFactory()
     rate(coach, [5, 4, 4, 3, 4])
     survey(coach, [8, 9, 10, 7, 6])
@@ -102,7 +106,7 @@ def test_a_coach_working_for_several_organizations_gets_the_largest_group_size()
     assert coach_feedback_summary(coach).rating_count == 7
 
 
-def test_the_site_setting_is_the_group_size_by_default(settings) -> None:  # noqa: ANN001
+def test_the_site_setting_is_the_group_size_by_default(settings: Settings) -> None:
     settings.MIN_GROUP_SIZE = 3
     coach = CoachFactory()
     rate(coach, [2, 3, 4])
@@ -126,7 +130,7 @@ def test_summary_carries_no_rater_or_session_identity() -> None:
 
 
 def test_coach_panel_says_not_enough_answers_yet_below_the_group_size(
-    django_assert_num_queries,  # noqa: ANN001
+    django_assert_num_queries: DjangoAssertNumQueries,
 ) -> None:
     coach = CoachFactory()
     rate(coach, [5, 4, 3])
@@ -137,7 +141,7 @@ def test_coach_panel_says_not_enough_answers_yet_below_the_group_size(
 
 
 def test_coach_panel_shows_released_averages_but_not_who_rated(
-    django_assert_num_queries,  # noqa: ANN001
+    django_assert_num_queries: DjangoAssertNumQueries,
 ) -> None:
     coach = CoachFactory()
     ratings = rate(coach, [5, 4, 3, 4, 4])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
+from pytest_django import DjangoAssertNumQueries
 
 from engagements import services
 from engagements.models import Outcome, Status
@@ -12,7 +14,7 @@ from tests.signin import SESSION_SAVE_QUERIES
 pytestmark = pytest.mark.django_db
 
 
-def test_participant_home_offers_a_rating_for_each_held_session(client) -> None:  # noqa: ANN001
+def test_participant_home_offers_a_rating_for_each_held_session(client: Client) -> None:
     coach = factories.CoachFactory()
     engagement = factories.engagement_with_coach(coach=coach)
     services.session_log(
@@ -31,7 +33,7 @@ def test_participant_home_offers_a_rating_for_each_held_session(client) -> None:
     assert '<input type="hidden" name="next" value="/">' in body
 
 
-def test_a_completed_engagement_invites_the_closing_survey(client) -> None:  # noqa: ANN001
+def test_a_completed_engagement_invites_the_closing_survey(client: Client) -> None:
     coach = factories.CoachFactory()
     engagement = factories.engagement_with_coach(
         coach=coach, program=factories.ProgramFactory(sessions_per_engagement=1)
@@ -51,7 +53,7 @@ def test_a_completed_engagement_invites_the_closing_survey(client) -> None:  # n
     assert f"/engagements/{engagement.public_id}/survey/" in body
 
 
-def test_coach_workspace_shows_the_coach_their_own_averages(client) -> None:  # noqa: ANN001
+def test_coach_workspace_shows_the_coach_their_own_averages(client: Client) -> None:
     coach = factories.CoachFactory()
     client.force_login(coach.user)
     body = client.get("/coach/").content.decode()
@@ -62,8 +64,8 @@ def test_coach_workspace_shows_the_coach_their_own_averages(client) -> None:  # 
 @pytest.mark.parametrize("count", [1, 6])
 @pytest.mark.parametrize("status", [Status.IN_PROGRESS, Status.COMPLETED])
 def test_participant_home_with_feedback_costs_the_same_for_any_number_of_sessions(
-    client,  # noqa: ANN001
-    django_assert_num_queries,  # noqa: ANN001
+    client: Client,
+    django_assert_num_queries: DjangoAssertNumQueries,
     count: int,
     status: Status,
 ) -> None:

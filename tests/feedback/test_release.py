@@ -3,7 +3,8 @@ concurrency, for both kinds of answers, and for figures people saw before."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -62,7 +63,9 @@ def test_a_release_returns_only_what_it_released() -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_ten_answers_at_once_are_released_in_two_batches_of_five(run_in_threads) -> None:  # noqa: ANN001
+def test_ten_answers_at_once_are_released_in_two_batches_of_five(
+    run_in_threads: Callable[..., list[Any]],
+) -> None:
     """Each answer counts the ones committed before it: releases at exactly 5 and 10."""
     coach = CoachFactory()
     program = ProgramFactory()

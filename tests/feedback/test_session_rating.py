@@ -2,35 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.template.loader import render_to_string
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
+from time_machine import TimeMachineFixture
 from zeal import zeal_context
 
-from accounts.models import AuditEvent, Role
+from accounts.models import AuditEvent, Role, User
+from coaches.models import CoachProfile
+from engagements.models import CoachingSession, Engagement
 from feedback.models import SessionRating
 from feedback.selectors import rateable_sessions
 from feedback.services import SessionNotRateable, session_rate
 from tests.accounts.test_redirects import OFF_SITE
 from tests.factories import SessionFactory, UserFactory
 from tests.feedback.conftest import NOTES_MARKER
+from tests.responses import ClientResponse
 
 pytestmark = pytest.mark.django_db
 
 
-def rate(client, session, score, *, follow=False, **extra):  # noqa: ANN001, ANN201
+def rate(
+    client: Client,
+    session: CoachingSession,
+    score: int | str,
+    *,
+    follow: bool = False,
+    **extra: str,
+) -> ClientResponse:
     return client.post(
         f"/sessions/{session.public_id}/rating/", {"score": score, **extra}, follow=follow
     )
 
 
-def message_texts(response) -> list[str]:  # noqa: ANN001
+def message_texts(response: ClientResponse) -> list[str]:
     return [str(m) for m in response.context["messages"]] if response.context else []
 
 
-def test_participant_rates_a_held_session_in_one_click(client, engagement, held) -> None:  # noqa: ANN001
+def test_participant_rates_a_held_session_in_one_click(
+    client: Client, engagement: Engagement, held: CoachingSession
+) -> None:
     client.force_login(engagement.participant)
     response = rate(client, held, 4, next="/?tab=sessions")
     assert response.status_code == 302
@@ -42,7 +57,9 @@ def test_participant_rates_a_held_session_in_one_click(client, engagement, held)
     assert "Thank you: session 1 rated 4 out of 5." in message_texts(response)
 
 
-def test_a_rating_can_be_changed_within_seven_days(client, engagement, held, time_machine) -> None:  # noqa: ANN001
+def test_a_rating_can_be_changed_within_seven_days(
+    client: Client, engagement: Engagement, held: CoachingSession, time_machine: TimeMachineFixture
+) -> None:
     time_machine.move_to("2026-03-01 10:00Z", tick=False)
     client.force_login(engagement.participant)
     rate(client, held, 2)
@@ -55,7 +72,9 @@ def test_a_rating_can_be_changed_within_seven_days(client, engagement, held, tim
     assert (event.before, event.after) == ({"score": 2}, {"score": 5})
 
 
-def test_after_seven_days_the_rating_is_locked(client, engagement, held, time_machine) -> None:  # noqa: ANN001
+def test_after_seven_days_the_rating_is_locked(
+    client: Client, engagement: Engagement, held: CoachingSession, time_machine: TimeMachineFixture
+) -> None:
     time_machine.move_to("2026-03-01 10:00Z", tick=False)
     client.force_login(engagement.participant)
     rate(client, held, 2)
@@ -69,10 +88,10 @@ def test_after_seven_days_the_rating_is_locked(client, engagement, held, time_ma
 
 
 def test_the_window_runs_from_the_first_rating_not_the_last_change(
-    client,  # noqa: ANN001
-    engagement,  # noqa: ANN001
-    held,  # noqa: ANN001
-    time_machine,  # noqa: ANN001
+    client: Client,
+    engagement: Engagement,
+    held: CoachingSession,
+    time_machine: TimeMachineFixture,
 ) -> None:
     time_machine.move_to("2026-03-01 10:00Z", tick=False)
     client.force_login(engagement.participant)
@@ -84,34 +103,42 @@ def test_the_window_runs_from_the_first_rating_not_the_last_change(
     assert SessionRating.objects.get(session=held).score == 3
 
 
-def test_a_no_show_cannot_be_rated(client, engagement, no_show) -> None:  # noqa: ANN001
+def test_a_no_show_cannot_be_rated(
+    client: Client, engagement: Engagement, no_show: CoachingSession
+) -> None:
     client.force_login(engagement.participant)
     response = client.post(f"/sessions/{no_show.public_id}/rating/", {"score": 3}, follow=True)
     assert "Only sessions that took place can be rated." in message_texts(response)
     assert not SessionRating.objects.exists()
 
 
-def test_another_participant_gets_404_and_nothing_is_written(client, held) -> None:  # noqa: ANN001
+def test_another_participant_gets_404_and_nothing_is_written(
+    client: Client, held: CoachingSession
+) -> None:
     client.force_login(UserFactory(role=Role.PARTICIPANT))
     assert rate(client, held, 5).status_code == 404
     assert not SessionRating.objects.exists()
 
 
 @pytest.mark.parametrize("role", [Role.COACH, Role.STAFF, Role.SPONSOR])
-def test_other_roles_cannot_rate(client, held, role) -> None:  # noqa: ANN001
+def test_other_roles_cannot_rate(client: Client, held: CoachingSession, role: str) -> None:
     client.force_login(UserFactory(role=role))
     assert rate(client, held, 5).status_code == 404
     assert not SessionRating.objects.exists()
 
 
-def test_the_coach_of_the_session_cannot_rate_it(client, held, coach_profile) -> None:  # noqa: ANN001
+def test_the_coach_of_the_session_cannot_rate_it(
+    client: Client, held: CoachingSession, coach_profile: CoachProfile
+) -> None:
     client.force_login(coach_profile.user)
     assert rate(client, held, 5).status_code == 404
     assert not SessionRating.objects.exists()
 
 
 @pytest.mark.parametrize("score", ["0", "6", "abc", "", "3.5"])
-def test_a_score_outside_1_to_5_is_refused_with_a_message(client, engagement, held, score) -> None:  # noqa: ANN001
+def test_a_score_outside_1_to_5_is_refused_with_a_message(
+    client: Client, engagement: Engagement, held: CoachingSession, score: str
+) -> None:
     client.force_login(engagement.participant)
     response = rate(client, held, score, follow=True)
     assert "Choose a rating from 1 to 5." in message_texts(response)
@@ -119,24 +146,26 @@ def test_a_score_outside_1_to_5_is_refused_with_a_message(client, engagement, he
 
 
 @pytest.mark.parametrize("target", OFF_SITE)
-def test_a_foreign_next_url_is_ignored(client, engagement, held, target) -> None:  # noqa: ANN001
+def test_a_foreign_next_url_is_ignored(
+    client: Client, engagement: Engagement, held: CoachingSession, target: str
+) -> None:
     client.force_login(engagement.participant)
     response = rate(client, held, 3, next=target)
     assert response["Location"] == "/"
 
 
-def test_rating_needs_a_post(client, engagement, held) -> None:  # noqa: ANN001
+def test_rating_needs_a_post(client: Client, engagement: Engagement, held: CoachingSession) -> None:
     client.force_login(engagement.participant)
     assert client.get(f"/sessions/{held.public_id}/rating/").status_code == 405
 
 
-def test_the_service_refuses_someone_elses_session(held) -> None:  # noqa: ANN001
+def test_the_service_refuses_someone_elses_session(held: CoachingSession) -> None:
     with pytest.raises(SessionNotRateable):
         session_rate(participant=UserFactory(), session=held, score=3)
     assert not SessionRating.objects.exists()
 
 
-def render_partial(engagement, participant) -> str:  # noqa: ANN001
+def render_partial(engagement: Engagement, participant: User) -> str:
     request = RequestFactory().get("/")
     request.user = participant
     with zeal_context():  # each render stands for one page view (django-zeal scope)
@@ -147,7 +176,9 @@ def render_partial(engagement, participant) -> str:  # noqa: ANN001
         )
 
 
-def test_partial_offers_five_one_click_buttons_per_held_session(engagement, held, no_show) -> None:  # noqa: ANN001
+def test_partial_offers_five_one_click_buttons_per_held_session(
+    engagement: Engagement, held: CoachingSession, no_show: CoachingSession
+) -> None:
     html = render_partial(engagement, engagement.participant)
     assert html.count('name="score"') == 5  # the no-show is not offered
     assert f"/sessions/{held.public_id}/rating/" in html
@@ -156,7 +187,9 @@ def test_partial_offers_five_one_click_buttons_per_held_session(engagement, held
     assert " style=" not in html
 
 
-def test_partial_shows_the_rating_and_then_locks_it(engagement, held, time_machine) -> None:  # noqa: ANN001
+def test_partial_shows_the_rating_and_then_locks_it(
+    engagement: Engagement, held: CoachingSession, time_machine: TimeMachineFixture
+) -> None:
     time_machine.move_to("2026-03-01 10:00Z", tick=False)
     session_rate(participant=engagement.participant, session=held, score=4)
     html = render_partial(engagement, engagement.participant)
@@ -170,7 +203,9 @@ def test_partial_shows_the_rating_and_then_locks_it(engagement, held, time_machi
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_first_ratings_at_once_leave_one_rating(run_in_threads) -> None:  # noqa: ANN001
+def test_two_first_ratings_at_once_leave_one_rating(
+    run_in_threads: Callable[..., list[Any]],
+) -> None:
     session = SessionFactory()
     participant = session.engagement.participant
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
+from accounts.models import User
 from nudges.models import NudgeRun
 from tests.factories import ProgramFactory
 from tests.nudges.helpers import invited, run_nudges
@@ -13,7 +15,7 @@ from tests.signin import login_verified
 pytestmark = pytest.mark.django_db
 
 
-def test_runs_are_listed_with_their_counts_and_are_read_only(client, staff) -> None:  # noqa: ANN001
+def test_runs_are_listed_with_their_counts_and_are_read_only(client: Client, staff: User) -> None:
     invited(ProgramFactory(), days_ago=10)
     run_nudges()
     run = NudgeRun.objects.get()
@@ -33,7 +35,7 @@ def test_runs_are_listed_with_their_counts_and_are_read_only(client, staff) -> N
     assert NudgeRun.objects.filter(pk=run.pk).exists()
 
 
-def test_flags_are_listed_and_read_only(client, staff) -> None:  # noqa: ANN001
+def test_flags_are_listed_and_read_only(client: Client, staff: User) -> None:
     invited(ProgramFactory(), days_ago=10)
     run_nudges()
     login_verified(client, staff)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from io import StringIO
+from typing import Any
 
 import pytest
 import time_machine
+from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.db.models import Count
@@ -20,7 +23,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
-def frozen_time():  # noqa: ANN201
+def frozen_time() -> Iterator[None]:
     with time_machine.travel(NOW, tick=False):
         yield
 
@@ -40,9 +43,9 @@ def _one_run(i: int) -> str:
 
 
 def test_two_runs_at_once_raise_each_flag_once_and_email_each_person_once(
-    run_in_threads,  # noqa: ANN001
-    mailoutbox,  # noqa: ANN001
-    run_worker,  # noqa: ANN001
+    run_in_threads: Callable[..., list[Any]],
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
 ) -> None:
     _stuck_program(5)
 
@@ -60,8 +63,10 @@ def test_two_runs_at_once_raise_each_flag_once_and_email_each_person_once(
 
 
 def test_many_runs_at_once_still_email_each_person_once(
-    run_in_threads, mailoutbox, run_worker
-) -> None:  # noqa: ANN001
+    run_in_threads: Callable[..., list[Any]],
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
+) -> None:
     _stuck_program(3)
 
     results = run_in_threads(_one_run, 4)
@@ -72,7 +77,9 @@ def test_many_runs_at_once_still_email_each_person_once(
     assert len(mailoutbox) == 3 + 2 * 3 + 2 * 3
 
 
-def test_the_unique_index_alone_prevents_duplicates_when_inserts_race(run_in_threads) -> None:  # noqa: ANN001
+def test_the_unique_index_alone_prevents_duplicates_when_inserts_race(
+    run_in_threads: Callable[..., list[Any]],
+) -> None:
     """Without the run lock, simultaneous INSERTs still raise each flag exactly once."""
     program = ProgramFactory()
     for _ in range(20):
@@ -90,8 +97,8 @@ def test_the_unique_index_alone_prevents_duplicates_when_inserts_race(run_in_thr
 
 
 def test_a_run_that_finds_another_in_progress_does_nothing_and_says_so(
-    mailoutbox, run_worker
-) -> None:  # noqa: ANN001
+    mailoutbox: list[EmailMultiAlternatives], run_worker: Callable[[], int]
+) -> None:
     _stuck_program(1)
     locked, release = threading.Event(), threading.Event()
 

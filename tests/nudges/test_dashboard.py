@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from io import StringIO
 
 import pytest
 import time_machine
+from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
+from pytest_django import DjangoAssertNumQueries
 
 from accounts.models import User
 from nudges.models import FlagKind, NudgeFlag
@@ -20,12 +24,12 @@ URL = "/ops/"
 
 
 @pytest.fixture(autouse=True)
-def frozen_time():  # noqa: ANN201
+def frozen_time() -> Iterator[None]:
     with time_machine.travel(NOW, tick=False):
         yield
 
 
-def test_anonymous_visitor_is_sent_to_sign_in(client) -> None:  # noqa: ANN001
+def test_anonymous_visitor_is_sent_to_sign_in(client: Client) -> None:
     response = client.get(URL)
 
     assert response.status_code == 302
@@ -33,26 +37,26 @@ def test_anonymous_visitor_is_sent_to_sign_in(client) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("role", ["participant", "coach", "sponsor"])
-def test_other_roles_get_a_404(client, role) -> None:  # noqa: ANN001
+def test_other_roles_get_a_404(client: Client, role: str) -> None:
     client.force_login(UserFactory(role=role))
 
     assert client.get(URL).status_code == 404
 
 
-def test_staff_can_only_read_the_dashboard(client, staff) -> None:  # noqa: ANN001
+def test_staff_can_only_read_the_dashboard(client: Client, staff: User) -> None:
     login_verified(client, staff)
 
     assert client.post(URL).status_code == 405
     assert client.get(URL).status_code == 200
 
 
-def test_other_roles_get_a_404_before_the_method_is_checked(client) -> None:  # noqa: ANN001
+def test_other_roles_get_a_404_before_the_method_is_checked(client: Client) -> None:
     client.force_login(UserFactory(role="coach"))
 
     assert client.post(URL).status_code == 404
 
 
-def test_staff_see_open_flags_by_program_and_kind_with_counts(client, staff) -> None:  # noqa: ANN001
+def test_staff_see_open_flags_by_program_and_kind_with_counts(client: Client, staff: User) -> None:
     leaders = ProgramFactory(name="Leaders 2026")
     for _ in range(3):
         invited(leaders, days_ago=10)
@@ -74,7 +78,7 @@ def test_staff_see_open_flags_by_program_and_kind_with_counts(client, staff) -> 
     assert b"No coach selected" in response.content
 
 
-def test_flagged_engagements_link_to_their_ops_pages(client, staff) -> None:  # noqa: ANN001
+def test_flagged_engagements_link_to_their_ops_pages(client: Client, staff: User) -> None:
     engagement = invited(ProgramFactory(), days_ago=10)
     run_nudges()
     login_verified(client, staff)
@@ -86,7 +90,7 @@ def test_flagged_engagements_link_to_their_ops_pages(client, staff) -> None:  # 
     assert engagement.participant.full_name.encode() in response.content
 
 
-def test_resolved_flags_are_not_listed(client, staff) -> None:  # noqa: ANN001
+def test_resolved_flags_are_not_listed(client: Client, staff: User) -> None:
     engagement = invited(ProgramFactory(), days_ago=10)
     NudgeFlag.objects.create(engagement=engagement, kind=FlagKind.STALLED, resolved_at=NOW)
     login_verified(client, staff)
@@ -97,7 +101,7 @@ def test_resolved_flags_are_not_listed(client, staff) -> None:  # noqa: ANN001
     assert response.context["summary"] == []
 
 
-def test_flagged_engagements_are_paginated_by_50(client, staff) -> None:  # noqa: ANN001
+def test_flagged_engagements_are_paginated_by_50(client: Client, staff: User) -> None:
     program = ProgramFactory()
     for _ in range(51):
         invited(program, days_ago=10)
@@ -113,7 +117,7 @@ def test_flagged_engagements_are_paginated_by_50(client, staff) -> None:  # noqa
     assert nonsense.context["page"].number == 1
 
 
-def test_flagged_engagements_come_oldest_flag_first(client, staff) -> None:  # noqa: ANN001
+def test_flagged_engagements_come_oldest_flag_first(client: Client, staff: User) -> None:
     program = ProgramFactory()
     recent = invited(program, days_ago=9)
     oldest = invited(program, days_ago=12)
@@ -132,7 +136,7 @@ def test_flagged_engagements_come_oldest_flag_first(client, staff) -> None:  # n
     ]
 
 
-def test_coach_capacity_is_paginated_by_50_full_coaches_first(client, staff) -> None:  # noqa: ANN001
+def test_coach_capacity_is_paginated_by_50_full_coaches_first(client: Client, staff: User) -> None:
     full = CoachFactory(capacity=1, user__full_name="Zed Full")
     engagement_with_coach(coach=full, program=ProgramFactory())
     for n in range(50):
@@ -148,7 +152,7 @@ def test_coach_capacity_is_paginated_by_50_full_coaches_first(client, staff) -> 
     assert b"Page 1 of 2 (51 coaches, full ones first)" in first.content
 
 
-def test_capacity_per_coach_highlights_full_coaches(client, staff) -> None:  # noqa: ANN001
+def test_capacity_per_coach_highlights_full_coaches(client: Client, staff: User) -> None:
     full = CoachFactory(capacity=2, user__full_name="Ada Full")
     roomy = CoachFactory(capacity=5, user__full_name="Bea Roomy")
     program = ProgramFactory()
@@ -166,7 +170,7 @@ def test_capacity_per_coach_highlights_full_coaches(client, staff) -> None:  # n
     assert b'2 / 2 <span class="badge badge-danger">Full</span>' in response.content
 
 
-def test_shows_the_last_run_and_its_counts(client, staff) -> None:  # noqa: ANN001
+def test_shows_the_last_run_and_its_counts(client: Client, staff: User) -> None:
     invited(ProgramFactory(), days_ago=10)
     run_nudges()
     run_nudges(force=False)  # skipped: not the run ops want to see
@@ -188,8 +192,12 @@ def _populate(n_flagged: int, n_coaches: int) -> None:
 
 @pytest.mark.parametrize(("flagged", "coaches"), [(2, 1), (70, 12)])
 def test_dashboard_query_count_is_fixed(
-    client, staff, django_assert_num_queries, flagged, coaches
-) -> None:  # noqa: ANN001, E501
+    client: Client,
+    staff: User,
+    django_assert_num_queries: DjangoAssertNumQueries,
+    flagged: int,
+    coaches: int,
+) -> None:
     _populate(flagged, coaches)
     login_verified(client, staff)
 
@@ -211,8 +219,8 @@ def test_dashboard_query_count_is_fixed(
 
 
 def test_run_on_the_demo_data_raises_flags_that_show_on_the_dashboard(
-    client, mailoutbox, run_worker
-) -> None:  # noqa: ANN001
+    client: Client, mailoutbox: list[EmailMultiAlternatives], run_worker: Callable[[], int]
+) -> None:
     call_command("seed_demo", stdout=StringIO())
     out = StringIO()
 

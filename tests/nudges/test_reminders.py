@@ -3,18 +3,23 @@ after commit, through the worker (which retries a failed send)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import connection
+from pytest_django import DjangoAssertNumQueries, Settings
 
 from accounts.models import User
-from engagements.models import Engagement
+from engagements.models import Engagement, Program
 from nudges import reminders
 from nudges.models import FlagKind, NudgeFlag
+from nudges.rules import Recipient
 from tests.factories import CoachFactory, ProgramFactory
+from tests.mail import html_part
 from tests.nudges.helpers import NOW, TODAY, in_progress, invited, run_nudges, selected
 from tests.nudges.test_run_nudges import expected_run_queries
 
@@ -22,14 +27,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def frozen_time():  # noqa: ANN201
+def frozen_time() -> Iterator[None]:
     with time_machine.travel(NOW, tick=False):
         yield
 
 
 def test_no_coach_selected_emails_the_participant_a_sign_in_link(
-    mailoutbox, settings, run_worker
-) -> None:  # noqa: ANN001
+    mailoutbox: list[EmailMultiAlternatives], settings: Settings, run_worker: Callable[[], int]
+) -> None:
     settings.SITE_URL = "https://coachdesk.example.com"
     engagement = invited(ProgramFactory(name="Leaders 2026"), days_ago=8)
 
@@ -40,7 +45,7 @@ def test_no_coach_selected_emails_the_participant_a_sign_in_link(
     assert message.to == [engagement.participant.email]
     assert message.subject == "Choose your coach for Leaders 2026"
     assert "https://coachdesk.example.com/login/" in message.body
-    assert "https://coachdesk.example.com/login/" in message.alternatives[0].content
+    assert "https://coachdesk.example.com/login/" in html_part(message)
     flag = NudgeFlag.objects.get()
     assert flag.notified_at == NOW
     assert flag.participant_notified_at == NOW
@@ -54,12 +59,17 @@ def test_no_coach_selected_emails_the_participant_a_sign_in_link(
     ],
 )
 def test_coach_is_asked_to_log_and_participant_to_book(
-    make, kind, mailoutbox, settings, run_worker
-) -> None:  # noqa: ANN001
+    make: Callable[[Program], Engagement],
+    kind: FlagKind,
+    mailoutbox: list[EmailMultiAlternatives],
+    settings: Settings,
+    run_worker: Callable[[], int],
+) -> None:
     settings.SITE_URL = "https://coachdesk.example.com"
     engagement = make(ProgramFactory())
     engagement.refresh_from_db()
     coach = engagement.coach
+    assert coach is not None
 
     run_nudges()
     run_worker()
@@ -72,7 +82,7 @@ def test_coach_is_asked_to_log_and_participant_to_book(
     assert log_url in to_coach.body
     to_participant = by_recipient[(engagement.participant.email,)]
     assert "Book your next session" in to_participant.body
-    assert coach.booking_url in to_participant.body
+    assert coach.booking_url in str(to_participant.body)
     flag = NudgeFlag.objects.get(kind=kind)
     assert (flag.notified_at, flag.coach_notified_at, flag.participant_notified_at) == (
         NOW,
@@ -82,8 +92,8 @@ def test_coach_is_asked_to_log_and_participant_to_book(
 
 
 def test_participant_is_told_how_to_book_when_the_coach_has_no_booking_link(
-    mailoutbox, run_worker
-) -> None:  # noqa: ANN001
+    mailoutbox: list[EmailMultiAlternatives], run_worker: Callable[[], int]
+) -> None:
     selected(ProgramFactory(), days_ago=15, coach=CoachFactory(booking_url=""))
 
     run_nudges()
@@ -93,7 +103,9 @@ def test_participant_is_told_how_to_book_when_the_coach_has_no_booking_link(
     assert "Reply to your coach's last email" in to_participant.body
 
 
-def test_behind_schedule_sends_no_email(mailoutbox, run_worker) -> None:  # noqa: ANN001
+def test_behind_schedule_sends_no_email(
+    mailoutbox: list[EmailMultiAlternatives], run_worker: Callable[[], int]
+) -> None:
     program = ProgramFactory(ends_on=TODAY + timedelta(days=5))
     in_progress(program, last_session_days_ago=2)
 
@@ -104,7 +116,9 @@ def test_behind_schedule_sends_no_email(mailoutbox, run_worker) -> None:  # noqa
     assert mailoutbox == []
 
 
-def test_reminders_switched_off_for_a_program_send_nothing(mailoutbox, run_worker) -> None:  # noqa: ANN001
+def test_reminders_switched_off_for_a_program_send_nothing(
+    mailoutbox: list[EmailMultiAlternatives], run_worker: Callable[[], int]
+) -> None:
     quiet = ProgramFactory(reminders_enabled=False)
     loud = ProgramFactory()
     invited(quiet, days_ago=10)
@@ -118,7 +132,9 @@ def test_reminders_switched_off_for_a_program_send_nothing(mailoutbox, run_worke
     assert "Reminders: 1 email(s) sent, 0 failed" in output
 
 
-def test_exactly_one_email_per_raised_flag_across_runs(mailoutbox, run_worker) -> None:  # noqa: ANN001
+def test_exactly_one_email_per_raised_flag_across_runs(
+    mailoutbox: list[EmailMultiAlternatives], run_worker: Callable[[], int]
+) -> None:
     program = ProgramFactory()
     invited(program, days_ago=10)
     selected(program, days_ago=20)
@@ -133,12 +149,12 @@ def test_exactly_one_email_per_raised_flag_across_runs(mailoutbox, run_worker) -
     assert len(mailoutbox) == 3  # one participant; coach and participant
 
 
-def _fail_for(monkeypatch, address: str) -> list[str]:  # noqa: ANN001
+def _fail_for(monkeypatch: pytest.MonkeyPatch, address: str) -> list[str]:
     """Make the mail backend raise for one address; return the addresses attempted."""
     attempted: list[str] = []
     real_send = EmailBackend.send_messages
 
-    def send_messages(self, messages):  # noqa: ANN001, ANN202
+    def send_messages(self: EmailBackend, messages: Sequence[EmailMessage]) -> int:
         for message in messages:
             attempted.extend(message.to)
             if address in message.to:
@@ -150,9 +166,9 @@ def _fail_for(monkeypatch, address: str) -> list[str]:  # noqa: ANN001
 
 
 def test_failed_send_does_not_block_the_others_and_the_worker_retries_it(
-    mailoutbox,  # noqa: ANN001
-    caplog,  # noqa: ANN001
-    run_worker,  # noqa: ANN001
+    mailoutbox: list[EmailMultiAlternatives],
+    caplog: pytest.LogCaptureFixture,
+    run_worker: Callable[[], int],
 ) -> None:
     program = ProgramFactory()
     first = invited(program, days_ago=10)
@@ -191,13 +207,15 @@ def test_failed_send_does_not_block_the_others_and_the_worker_retries_it(
 
 @pytest.mark.django_db(transaction=True)
 def test_emails_are_sent_only_after_the_flags_are_committed(
-    monkeypatch, mailoutbox, run_worker
-) -> None:  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
+) -> None:
     invited(ProgramFactory(), days_ago=10)
     seen: list[tuple[bool, int]] = []
     real_send = EmailBackend.send_messages
 
-    def send_messages(self, messages):  # noqa: ANN001, ANN202
+    def send_messages(self: EmailBackend, messages: Sequence[EmailMessage]) -> int:
         seen.append((connection.in_atomic_block, NudgeFlag.objects.count()))
         return real_send(self, messages)
 
@@ -211,15 +229,15 @@ def test_emails_are_sent_only_after_the_flags_are_committed(
     assert len(mailoutbox) == 1
 
 
-def _links(message) -> list[str]:  # noqa: ANN001
-    return [line.strip() for line in message.body.splitlines() if line.startswith("    http")]
+def _links(message: EmailMessage) -> list[str]:
+    return [line.strip() for line in str(message.body).splitlines() if line.startswith("    http")]
 
 
 def test_a_coach_with_three_stuck_engagements_gets_one_digest_listing_each(
-    mailoutbox,  # noqa: ANN001
-    settings,  # noqa: ANN001
-    run_worker,  # noqa: ANN001
-    django_assert_num_queries,  # noqa: ANN001
+    mailoutbox: list[EmailMultiAlternatives],
+    settings: Settings,
+    run_worker: Callable[[], int],
+    django_assert_num_queries: DjangoAssertNumQueries,
 ) -> None:
     settings.SITE_URL = "https://coachdesk.example.com"
     coach = CoachFactory(user__full_name="Zoe Coach")
@@ -241,7 +259,7 @@ def test_a_coach_with_three_stuck_engagements_gets_one_digest_listing_each(
     assert sorted(_links(digest)) == sorted(
         f"https://coachdesk.example.com/coach/engagements/{e.public_id}/" for e in stuck
     )
-    html = digest.alternatives[0].content
+    html = html_part(digest)
     for engagement in stuck:
         person, program = engagement.participant.full_name, engagement.program.name
         assert f"{person} ({program})" in " ".join(digest.body.split())
@@ -255,7 +273,9 @@ def test_a_coach_with_three_stuck_engagements_gets_one_digest_listing_each(
     ) == {(NOW, NOW, NOW)}
 
 
-def test_a_participant_in_two_programs_gets_one_digest(mailoutbox, run_worker) -> None:  # noqa: ANN001
+def test_a_participant_in_two_programs_gets_one_digest(
+    mailoutbox: list[EmailMultiAlternatives], run_worker: Callable[[], int]
+) -> None:
     person = invited(ProgramFactory(name="A Leaders"), days_ago=10).participant
     other = selected(ProgramFactory(name="B Builders"), days_ago=20)
     Engagement.objects.filter(pk=other.pk).update(participant=person)
@@ -271,14 +291,19 @@ def test_a_participant_in_two_programs_gets_one_digest(mailoutbox, run_worker) -
 
 
 def test_a_digest_that_fails_is_retried_next_run_and_nobody_gets_a_reminder_twice(
-    monkeypatch, mailoutbox, run_worker, caplog
-) -> None:  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     coach = CoachFactory()
     program = ProgramFactory()
     stuck = [selected(program, days_ago=20, coach=coach) for _ in range(3)]
     real_digest = reminders._digest
 
-    def broken_for_the_coach(person, recipient, flags):  # noqa: ANN001, ANN202
+    def broken_for_the_coach(
+        person: User, recipient: Recipient, flags: list[NudgeFlag]
+    ) -> EmailMultiAlternatives:
         if person == coach.user:
             raise RuntimeError("template broke")
         return real_digest(person, recipient, flags)
@@ -308,7 +333,9 @@ def test_a_digest_that_fails_is_retried_next_run_and_nobody_gets_a_reminder_twic
     assert run_worker() == 0
 
 
-def test_a_later_flag_gets_a_digest_of_its_own_not_a_repeat(mailoutbox, run_worker) -> None:  # noqa: ANN001
+def test_a_later_flag_gets_a_digest_of_its_own_not_a_repeat(
+    mailoutbox: list[EmailMultiAlternatives], run_worker: Callable[[], int]
+) -> None:
     coach = CoachFactory()
     program = ProgramFactory()
     early = [selected(program, days_ago=20, coach=coach) for _ in range(2)]
@@ -327,7 +354,11 @@ def test_a_later_flag_gets_a_digest_of_its_own_not_a_repeat(mailoutbox, run_work
     assert [str(late.public_id) in link for link in _links(second)] == [True]
 
 
-def test_digests_are_whole_whatever_the_batch_size(monkeypatch, mailoutbox, run_worker) -> None:  # noqa: ANN001
+def test_digests_are_whole_whatever_the_batch_size(
+    monkeypatch: pytest.MonkeyPatch,
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
+) -> None:
     monkeypatch.setattr(reminders, "RECORD_BATCH", 2)
     coaches = [CoachFactory(), CoachFactory()]
     program = ProgramFactory()
@@ -348,8 +379,8 @@ def test_digests_are_whole_whatever_the_batch_size(monkeypatch, mailoutbox, run_
 
 
 def test_a_person_who_turned_reminders_off_gets_none_and_is_reminded_once_back_on(
-    mailoutbox,  # noqa: ANN001
-    run_worker,  # noqa: ANN001
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
 ) -> None:
     coach = CoachFactory(user__reminders_enabled=False)
     program = ProgramFactory()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import time, timedelta
 
 import pytest
 import time_machine
+from django.core.mail import EmailMultiAlternatives
 
 from engagements.models import Engagement, Program
 from nudges.models import FlagKind, NudgeFlag
@@ -17,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def frozen_time():  # noqa: ANN201
+def frozen_time() -> Iterator[None]:
     with time_machine.travel(NOW, tick=False):
         yield
 
@@ -89,7 +91,9 @@ def test_stalled_ignores_engagements_on_hold() -> None:
 
 
 @pytest.mark.parametrize(("ends_in", "raises"), [(22, False), (21, True), (0, True), (-5, True)])
-def test_behind_schedule_raises_when_program_ends_within_21_days(ends_in, raises) -> None:  # noqa: ANN001
+def test_behind_schedule_raises_when_program_ends_within_21_days(
+    ends_in: int, raises: bool
+) -> None:
     program = ProgramFactory(
         starts_on=TODAY - timedelta(days=150), ends_on=TODAY + timedelta(days=ends_in)
     )
@@ -187,10 +191,10 @@ def test_every_kind_states_who_is_reminded() -> None:
 @pytest.mark.parametrize("owed", [False, True], ids=["newly-raised", "owed-on-open-flag"])
 @pytest.mark.parametrize("kind", list(FlagKind))
 def test_dry_run_counts_exactly_the_reminders_the_recipients_map_sends(
-    kind,  # noqa: ANN001
-    owed,  # noqa: ANN001
-    mailoutbox,  # noqa: ANN001
-    run_worker,  # noqa: ANN001
+    kind: FlagKind,
+    owed: bool,
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
 ) -> None:
     """The dry run's message count, the messages sent and RECIPIENTS agree, kind by kind.
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import time_machine
 from django.contrib.auth.hashers import make_password
+from django.core.mail import EmailMultiAlternatives
 from django.core.management import CommandError, call_command
 from django.db import connection
+from pytest_django import DjangoAssertNumQueries
 
 from accounts.models import Role, User
-from engagements.models import Engagement
+from engagements.models import Engagement, Program
 from nudges import services
 from nudges.models import FlagKind, NudgeFlag, NudgeRun
 from tests.factories import CoachFactory, ProgramFactory
@@ -22,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def frozen_time():  # noqa: ANN201
+def frozen_time() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
 
@@ -94,7 +97,7 @@ def test_every_run_is_recorded_with_its_counts() -> None:
 
 
 def test_run_within_an_hour_of_the_last_success_does_nothing_and_says_so(
-    frozen_time,  # noqa: ANN001
+    frozen_time: time_machine.Traveller,
 ) -> None:
     program = ProgramFactory()
     invited(program, days_ago=10)
@@ -111,7 +114,7 @@ def test_run_within_an_hour_of_the_last_success_does_nothing_and_says_so(
 
 
 def test_force_runs_within_the_hour_and_an_hour_later_the_guard_lets_a_run_through(
-    frozen_time,  # noqa: ANN001
+    frozen_time: time_machine.Traveller,
 ) -> None:
     program = ProgramFactory()
     invited(program, days_ago=10)
@@ -127,7 +130,7 @@ def test_force_runs_within_the_hour_and_an_hour_later_the_guard_lets_a_run_throu
     assert NudgeFlag.objects.filter(resolved_at__isnull=True).count() == 1
 
 
-def test_a_failed_run_does_not_hold_back_the_next_one(monkeypatch) -> None:  # noqa: ANN001
+def test_a_failed_run_does_not_hold_back_the_next_one(monkeypatch: pytest.MonkeyPatch) -> None:
     program = ProgramFactory()
     invited(program, days_ago=10)
     monkeypatch.setattr(services, "_raise_flags", _boom)
@@ -141,8 +144,8 @@ def test_a_failed_run_does_not_hold_back_the_next_one(monkeypatch) -> None:  # n
 
 
 def test_dry_run_writes_nothing_sends_nothing_and_says_what_it_would_do(
-    mailoutbox, run_worker
-) -> None:  # noqa: ANN001
+    mailoutbox: list[EmailMultiAlternatives], run_worker: Callable[[], int]
+) -> None:
     program = ProgramFactory()
     invited(program, days_ago=10)
     selected(program, days_ago=20)
@@ -171,7 +174,7 @@ def test_dry_run_mentions_that_a_real_run_would_be_skipped() -> None:
 
 
 @pytest.mark.parametrize("bad", ["2026-13-01", "16/03/2026", "tomorrow", "2026-02-30", "20260316"])
-def test_bad_today_is_refused_with_a_clear_message_and_nothing_written(bad) -> None:  # noqa: ANN001
+def test_bad_today_is_refused_with_a_clear_message_and_nothing_written(bad: str) -> None:
     program = ProgramFactory()
     invited(program, days_ago=10)
 
@@ -187,7 +190,7 @@ def _boom(**kwargs: object) -> None:
 
 
 def test_failure_leaves_that_program_unchanged_applies_the_others_and_exits_non_zero(
-    monkeypatch,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     good = ProgramFactory(name="A good program")
     bad = ProgramFactory(name="B bad program")
@@ -216,7 +219,7 @@ def test_failure_leaves_that_program_unchanged_applies_the_others_and_exits_non_
     assert "RuntimeError: database went away" in run.detail
 
 
-def _bulk_invited(program, n: int) -> None:  # noqa: ANN001
+def _bulk_invited(program: Program, n: int) -> None:
     """n invited engagements, flagged by no_coach_selected, written in two statements."""
     start = User.objects.count()
     users = User.objects.bulk_create(
@@ -246,10 +249,10 @@ def expected_run_queries(programs: int = 1) -> int:
 
 @pytest.mark.parametrize("size", [10, 2000])
 def test_query_count_of_a_run_does_not_grow_with_engagements(
-    size,  # noqa: ANN001
-    django_assert_num_queries,  # noqa: ANN001
-    mailoutbox,  # noqa: ANN001
-    run_worker,  # noqa: ANN001
+    size: int,
+    django_assert_num_queries: DjangoAssertNumQueries,
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
 ) -> None:
     program = ProgramFactory()
     selected(program, days_ago=20)

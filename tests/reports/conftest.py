@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from accounts.models import Role
+from accounts.models import Role, User
+from coaches.models import CoachProfile
 from engagements.models import CoachingSession, Engagement, Outcome, Program, Status
 from feedback.services import closing_survey_submit, session_rate
 from nudges.models import FlagKind, NudgeFlag
@@ -35,10 +36,10 @@ SURVEY_TEXT = "I delegate the weekly report now and sleep better."
 class ReportData:
     program: Program
     other_program: Program
-    sponsor: Any
-    other_sponsor: Any
-    staff: Any
-    coaches: dict[str, Any]
+    sponsor: User
+    other_sponsor: User
+    staff: User
+    coaches: dict[str, CoachProfile]
     engagements: dict[str, Engagement]
 
 

@@ -8,10 +8,11 @@ import pytest
 
 from reports.chart import weekly_chart
 from reports.selectors import WeekBar, program_report
+from tests.reports.conftest import ReportData
 
 
 @pytest.mark.django_db
-def test_chart_bars_scale_to_the_busiest_week(report_data) -> None:  # noqa: ANN001
+def test_chart_bars_scale_to_the_busiest_week(report_data: ReportData) -> None:
     chart = weekly_chart(program_report(program=report_data.program).weeks)
     heights = [bar.height for bar in chart.bars]
     assert len(heights) == 7

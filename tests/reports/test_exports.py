@@ -14,10 +14,12 @@ import pytest
 from django.core.signals import request_finished
 from django.db import close_old_connections, connection
 from django.http import StreamingHttpResponse
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from import_export import fields, resources, widgets
+from pytest_django import DjangoAssertNumQueries
 
-from accounts.models import AuditEvent, Role
+from accounts.models import AuditEvent, Role, User
 from engagements.models import CoachingSession, Engagement
 from reports import exports, views
 from reports.exports import (
@@ -27,8 +29,9 @@ from reports.exports import (
     escape_csv_cell,
 )
 from tests.factories import UserFactory
-from tests.reports.conftest import NOTES_MARKER
+from tests.reports.conftest import NOTES_MARKER, ReportData
 from tests.reports.test_query_counts import build_program
+from tests.responses import ClientResponse
 from tests.signin import OTP_DEVICE_QUERY, SESSION_SAVE_QUERIES, login_verified
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +66,9 @@ def test_a_cell_that_could_start_a_formula_gets_a_leading_quote(dangerous: str) 
         (date(2026, 3, 2), "2026-03-02"),
     ],
 )
-def test_ordinary_values_stay_readable_and_numbers_stay_numbers(value, expected) -> None:  # noqa: ANN001
+def test_ordinary_values_stay_readable_and_numbers_stay_numbers(
+    value: object, expected: object
+) -> None:
     assert escape_csv_cell(value) == expected
 
 
@@ -83,13 +88,16 @@ def test_a_negative_number_is_written_as_a_number() -> None:
 # --- the engagements export -------------------------------------------------------------
 
 
-def read_csv(response) -> list[list[str]]:  # noqa: ANN001
+def read_csv(response: ClientResponse) -> list[list[str]]:
+    assert isinstance(response, StreamingHttpResponse)
     text = b"".join(response.streaming_content).decode("utf-8")
     assert text.startswith("\ufeff")
     return list(csv.reader(io.StringIO(text[1:])))
 
 
-def test_engagements_export_has_the_columns_and_escapes_names(client, report_data) -> None:  # noqa: ANN001
+def test_engagements_export_has_the_columns_and_escapes_names(
+    client: Client, report_data: ReportData
+) -> None:
     engagement = report_data.engagements["C"]
     type(engagement.participant).objects.filter(pk=engagement.participant_id).update(
         full_name="=HYPERLINK(1)"
@@ -115,13 +123,15 @@ def test_engagements_export_has_the_columns_and_escapes_names(client, report_dat
     assert by_name["Dan Done"][4:7] == ["Completed", "4", "2026-03-09"]
 
 
-def test_export_without_a_program_covers_every_program(client, report_data) -> None:  # noqa: ANN001
+def test_export_without_a_program_covers_every_program(
+    client: Client, report_data: ReportData
+) -> None:
     login_verified(client, report_data.staff)
     rows = read_csv(client.get(ENGAGEMENTS))
     assert len(rows) == 1 + 8
 
 
-def test_sessions_export_never_contains_notes(client, report_data) -> None:  # noqa: ANN001
+def test_sessions_export_never_contains_notes(client: Client, report_data: ReportData) -> None:
     login_verified(client, report_data.staff)
     response = client.get(SESSIONS, {"program": str(report_data.program.public_id)})
     rows = read_csv(response)
@@ -136,7 +146,9 @@ def test_sessions_export_never_contains_notes(client, report_data) -> None:  # n
     assert NOTES_MARKER not in "".join(",".join(r) for r in rows)
 
 
-def test_each_export_writes_an_audit_event_with_the_row_count(client, report_data) -> None:  # noqa: ANN001
+def test_each_export_writes_an_audit_event_with_the_row_count(
+    client: Client, report_data: ReportData
+) -> None:
     login_verified(client, report_data.staff)
     response = client.get(SESSIONS, {"program": str(report_data.program.public_id)})
     assert not AuditEvent.objects.filter(action__startswith="export.").exists()
@@ -151,12 +163,14 @@ def test_each_export_writes_an_audit_event_with_the_row_count(client, report_dat
     assert (event.object_id, event.after) == ("", {"rows": 8, "complete": True})
 
 
-def test_a_download_cut_short_is_audited_as_incomplete(rf, report_data) -> None:  # noqa: ANN001
+def test_a_download_cut_short_is_audited_as_incomplete(
+    rf: RequestFactory, report_data: ReportData, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Called directly (not through the test client, which wraps the stream).
     request = rf.get(ENGAGEMENTS)
     request.user = report_data.staff
     # What OTPMiddleware sets for a session verified by an emailed code.
-    request.user.is_verified = lambda: True
+    monkeypatch.setattr(request.user, "is_verified", lambda: True, raising=False)
     response = views.export_engagements(request)
     assert isinstance(response, StreamingHttpResponse)
     stream = response.streaming_content
@@ -174,12 +188,12 @@ def test_a_download_cut_short_is_audited_as_incomplete(rf, report_data) -> None:
     assert event.after == {"rows": 0, "complete": False}
 
 
-def test_the_export_is_a_lazy_stream_of_small_chunks(client, staff) -> None:  # noqa: ANN001
+def test_the_export_is_a_lazy_stream_of_small_chunks(client: Client, staff: User) -> None:
     program = build_program(1200)
     login_verified(client, staff)
     with CaptureQueriesContext(connection) as queries:
         response = client.get(ENGAGEMENTS, {"program": str(program.public_id)})
-        assert response.streaming
+        assert isinstance(response, StreamingHttpResponse)
         # An iterator, not a body: nothing has been read or counted yet.
         assert isinstance(response.streaming_content, Iterator)
         assert not isinstance(response.streaming_content, Sized)
@@ -198,8 +212,8 @@ def test_the_export_is_a_lazy_stream_of_small_chunks(client, staff) -> None:  # 
 
 @pytest.mark.parametrize("size", [10, 1000])
 def test_export_queries_do_not_grow_with_the_rows(
-    client, staff, size, django_assert_num_queries
-) -> None:  # noqa: ANN001
+    client: Client, staff: User, size: int, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     program = build_program(size)
     login_verified(client, staff)
     # session, user, program; one query for the rows; the audit event; the session save.
@@ -212,7 +226,7 @@ def test_export_queries_do_not_grow_with_the_rows(
 
 
 @pytest.mark.parametrize("role", [Role.PARTICIPANT, Role.COACH, Role.SPONSOR])
-def test_exports_are_for_staff_only(client, report_data, role) -> None:  # noqa: ANN001
+def test_exports_are_for_staff_only(client: Client, report_data: ReportData, role: str) -> None:
     client.force_login(UserFactory(role=role))
     assert client.get(ENGAGEMENTS).status_code == 404
     assert client.get(SESSIONS).status_code == 404
@@ -220,7 +234,9 @@ def test_exports_are_for_staff_only(client, report_data, role) -> None:  # noqa:
 
 
 @pytest.mark.parametrize("bad", ["not-a-uuid", str(uuid.uuid4())])
-def test_an_unknown_program_filter_is_404(client, report_data, bad) -> None:  # noqa: ANN001
+def test_an_unknown_program_filter_is_404(
+    client: Client, report_data: ReportData, bad: str
+) -> None:
     login_verified(client, report_data.staff)
     assert client.get(ENGAGEMENTS, {"program": bad}).status_code == 404
     assert not AuditEvent.objects.filter(action__startswith="export.").exists()
@@ -229,7 +245,7 @@ def test_an_unknown_program_filter_is_404(client, report_data, bad) -> None:  # 
 # --- django-import-export (the admin's export) -------------------------------------------
 
 
-def test_admin_engagement_export_escapes_text_and_keeps_numbers(report_data) -> None:  # noqa: ANN001
+def test_admin_engagement_export_escapes_text_and_keeps_numbers(report_data: ReportData) -> None:
     engagement = report_data.engagements["C"]
     type(engagement.participant).objects.filter(pk=engagement.participant_id).update(
         full_name="@evil", email="-x@example.com"
@@ -252,13 +268,13 @@ def test_admin_export_keeps_negative_numbers_in_number_columns_readable() -> Non
     assert dataset.dict == [{"name": "'-x", "delta": "-4"}]
 
 
-def test_admin_session_export_has_no_notes(report_data) -> None:  # noqa: ANN001
+def test_admin_session_export_has_no_notes(report_data: ReportData) -> None:
     dataset = SessionExportResource().export(CoachingSession.objects.order_by("pk"))
     assert dataset.headers == exports.SESSION_HEADER
     assert NOTES_MARKER not in dataset.export("csv")
 
 
-def test_admin_export_writes_an_audit_event_for_the_signed_in_user(report_data) -> None:  # noqa: ANN001
+def test_admin_export_writes_an_audit_event_for_the_signed_in_user(report_data: ReportData) -> None:
     queryset = CoachingSession.objects.filter(engagement__program=report_data.program)
     SessionExportResource(actor=report_data.staff).export(queryset)
     event = AuditEvent.objects.get(action="export.sessions")
@@ -266,7 +282,7 @@ def test_admin_export_writes_an_audit_event_for_the_signed_in_user(report_data) 
     assert event.after == {"rows": 9, "complete": True, "via": "admin"}
 
 
-def test_admin_wiring_escapes_and_audits(rf, report_data) -> None:  # noqa: ANN001
+def test_admin_wiring_escapes_and_audits(rf: RequestFactory, report_data: ReportData) -> None:
     """The registered Engagement admin exports through our escaping and audits it."""
     from django.contrib import admin
     from import_export.formats.base_formats import CSV
@@ -295,8 +311,8 @@ def test_admin_wiring_escapes_and_audits(rf, report_data) -> None:  # noqa: ANN0
     ],
 )
 def test_the_admin_lists_keep_what_engagements_gives_them_and_gain_the_export(
-    admin_client_verified,  # noqa: ANN001
-    report_data,  # noqa: ANN001
+    admin_client_verified: Client,
+    report_data: ReportData,
     changelist: str,
     inherited: str,
 ) -> None:

@@ -7,10 +7,12 @@ import re
 
 import pytest
 from django.template import Context, Template
+from django.test import Client
 
 from config.print_tags import css_string
 from engagements.models import Program
 from tests.factories import EngagementFactory, ProgramFactory, UserFactory
+from tests.reports.conftest import ReportData
 from tests.signin import login_verified
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +51,9 @@ def test_css_string_works_in_a_template_unescaped_by_html() -> None:
     assert rendered == "\"Q\\000026A 'Leaders'\""
 
 
-def test_the_report_names_its_program_in_the_printed_header(client, report_data) -> None:  # noqa: ANN001
+def test_the_report_names_its_program_in_the_printed_header(
+    client: Client, report_data: ReportData
+) -> None:
     program = report_data.program
     Program.objects.filter(pk=program.pk).update(name='R&D "Leaders" </style>')
     login_verified(client, report_data.staff)
@@ -71,13 +75,15 @@ def test_the_report_names_its_program_in_the_printed_header(client, report_data)
     assert "unsafe-inline" not in policy
 
 
-def test_pages_without_a_printed_header_keep_the_self_only_style_policy(client) -> None:  # noqa: ANN001
+def test_pages_without_a_printed_header_keep_the_self_only_style_policy(client: Client) -> None:
     response = client.get("/login/")
     assert "style-src 'self';" in response["Content-Security-Policy"] + ";"
     assert "<style" not in response.content.decode()
 
 
-def test_the_sponsor_print_leaves_out_the_per_person_list(client, report_data) -> None:  # noqa: ANN001
+def test_the_sponsor_print_leaves_out_the_per_person_list(
+    client: Client, report_data: ReportData
+) -> None:
     # The list is on the page only where the organization shares individual progress.
     organization = report_data.program.organization
     organization.sponsors_see_individual_progress = True
@@ -90,7 +96,7 @@ def test_the_sponsor_print_leaves_out_the_per_person_list(client, report_data) -
     assert "left out of the printed report" in body
 
 
-def test_the_staff_print_keeps_its_lists(client, report_data) -> None:  # noqa: ANN001
+def test_the_staff_print_keeps_its_lists(client: Client, report_data: ReportData) -> None:
     login_verified(client, report_data.staff)
     body = client.get(staff_url(report_data.program)).content.decode()
 
@@ -100,7 +106,7 @@ def test_the_staff_print_keeps_its_lists(client, report_data) -> None:  # noqa: 
     assert section and "no-print" not in section.group(0)
 
 
-def test_figures_have_thousands_separators(client) -> None:  # noqa: ANN001
+def test_figures_have_thousands_separators(client: Client) -> None:
     program = ProgramFactory(name="Big Program", sessions_per_engagement=250)
     EngagementFactory.create_batch(5, program=program)
     login_verified(client, UserFactory(role="staff"))
@@ -111,7 +117,7 @@ def test_figures_have_thousands_separators(client) -> None:  # noqa: ANN001
     assert "of 1250" not in body
 
 
-def test_the_report_uses_one_date_style(client, report_data) -> None:  # noqa: ANN001
+def test_the_report_uses_one_date_style(client: Client, report_data: ReportData) -> None:
     login_verified(client, report_data.staff)
     body = client.get(staff_url(report_data.program)).content.decode()
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
-from engagements.models import Status
+from engagements.models import Program, Status
 from nudges.models import FlagKind
 from reports.selectors import participant_progress, program_report
 from tests.factories import EngagementFactory, ProgramFactory, engagement_with_coach
+from tests.reports.conftest import ReportData
 
 pytestmark = pytest.mark.django_db
 
 
-def test_counts_participants_by_status(report_data) -> None:  # noqa: ANN001
+def test_counts_participants_by_status(report_data: ReportData) -> None:
     report = program_report(program=report_data.program)
     assert {value: n for value, _, n in report.by_status} == {
         Status.INVITED: 1,
@@ -27,27 +28,29 @@ def test_counts_participants_by_status(report_data) -> None:  # noqa: ANN001
     assert report.total == 7
 
 
-def test_share_matched_counts_everyone_who_has_had_a_coach(report_data) -> None:  # noqa: ANN001
+def test_share_matched_counts_everyone_who_has_had_a_coach(report_data: ReportData) -> None:
     report = program_report(program=report_data.program)
     # B, C, D, F and G (cancelled after choosing) have had a coach; A and E not.
     assert report.matched == 5
     assert report.share_matched == pytest.approx(5 / 7)
 
 
-def test_a_released_coach_still_counts_as_matched(program) -> None:  # noqa: ANN001
+def test_a_released_coach_still_counts_as_matched(program: Program) -> None:
     engagement = engagement_with_coach(program=program)
     engagement.transition_to(Status.INVITED, changes={"coach": None})
     assert program_report(program=program).matched == 1
 
 
-def test_median_days_from_invitation_to_coach_choice(report_data) -> None:  # noqa: ANN001
+def test_median_days_from_invitation_to_coach_choice(report_data: ReportData) -> None:
     # Waits of 2, 4, 6, 8 and 10 days.
     assert program_report(program=report_data.program).median_days_to_selection == (
         pytest.approx(6.0)
     )
 
 
-def test_median_of_an_even_count_is_the_mean_of_the_middle_two(program, now) -> None:  # noqa: ANN001
+def test_median_of_an_even_count_is_the_mean_of_the_middle_two(
+    program: Program, now: datetime
+) -> None:
     for wait in (1, 2, 4, 9):
         engagement = engagement_with_coach(program=program)
         type(engagement).objects.filter(pk=engagement.pk).update(
@@ -56,20 +59,20 @@ def test_median_of_an_even_count_is_the_mean_of_the_middle_two(program, now) -> 
     assert program_report(program=program).median_days_to_selection == pytest.approx(3.0)
 
 
-def test_median_is_empty_when_nobody_has_chosen(program) -> None:  # noqa: ANN001
+def test_median_is_empty_when_nobody_has_chosen(program: Program) -> None:
     EngagementFactory(program=program)
     report = program_report(program=program)
     assert report.median_days_to_selection is None
     assert report.share_matched == 0
 
 
-def test_an_empty_program_has_no_ratios(program) -> None:  # noqa: ANN001
+def test_an_empty_program_has_no_ratios(program: Program) -> None:
     report = program_report(program=program)
     assert (report.total, report.share_matched, report.completion_rate) == (0, None, None)
     assert report.sessions_share is None
 
 
-def test_sessions_held_of_planned_leave_out_cancelled_engagements(report_data) -> None:  # noqa: ANN001
+def test_sessions_held_of_planned_leave_out_cancelled_engagements(report_data: ReportData) -> None:
     report = program_report(program=report_data.program)
     # Held: C 2 (its no-show does not count), D 4, F 1; G is cancelled.
     assert report.sessions_held == 7
@@ -78,13 +81,13 @@ def test_sessions_held_of_planned_leave_out_cancelled_engagements(report_data) -
     assert report.sessions_share_pct == pytest.approx(35.0)
 
 
-def test_completion_rate_is_completed_of_not_cancelled(report_data) -> None:  # noqa: ANN001
+def test_completion_rate_is_completed_of_not_cancelled(report_data: ReportData) -> None:
     report = program_report(program=report_data.program)
     assert (report.completed, report.not_cancelled) == (1, 5)
     assert report.completion_rate_pct == pytest.approx(20.0)
 
 
-def test_open_flags_by_kind_leave_out_resolved_flags(report_data) -> None:  # noqa: ANN001
+def test_open_flags_by_kind_leave_out_resolved_flags(report_data: ReportData) -> None:
     report = program_report(program=report_data.program)
     assert {kind: n for kind, _, n in report.open_flags} == {
         FlagKind.NO_COACH_SELECTED: 1,
@@ -96,7 +99,7 @@ def test_open_flags_by_kind_leave_out_resolved_flags(report_data) -> None:  # no
     assert report.open_flags_total == 3
 
 
-def test_average_session_rating_and_closing_score(report_data) -> None:  # noqa: ANN001
+def test_average_session_rating_and_closing_score(report_data: ReportData) -> None:
     report = program_report(program=report_data.program)
     assert report.rating_avg == pytest.approx((5 + 4 + 4 + 3 + 2) / 5)
     assert report.rating_count == 5
@@ -104,7 +107,7 @@ def test_average_session_rating_and_closing_score(report_data) -> None:  # noqa:
     assert report.survey_count == 1
 
 
-def test_sessions_held_per_week_fill_in_empty_weeks(report_data) -> None:  # noqa: ANN001
+def test_sessions_held_per_week_fill_in_empty_weeks(report_data: ReportData) -> None:
     report = program_report(program=report_data.program)
     assert [(w.week, w.held) for w in report.weeks] == [
         (date(2026, 2, 2), 0),
@@ -117,7 +120,9 @@ def test_sessions_held_per_week_fill_in_empty_weeks(report_data) -> None:  # noq
     ]
 
 
-def test_coach_utilisation_counts_active_engagements_in_every_program(report_data) -> None:  # noqa: ANN001
+def test_coach_utilisation_counts_active_engagements_in_every_program(
+    report_data: ReportData,
+) -> None:
     report = program_report(program=report_data.program, with_staff_detail=True)
     lines = {line.name: line for line in report.coaches}
     assert set(lines) == {"Xavier Coach", "Yvonne Coach", "Zoe Coach"}
@@ -130,7 +135,7 @@ def test_coach_utilisation_counts_active_engagements_in_every_program(report_dat
     assert (z.active, z.in_program, z.utilisation_pct) == (0, 0, 0)
 
 
-def test_staff_detail_lists_closing_survey_texts(report_data) -> None:  # noqa: ANN001
+def test_staff_detail_lists_closing_survey_texts(report_data: ReportData) -> None:
     report = program_report(program=report_data.program, with_staff_detail=True)
     assert [(score, text) for _, score, text in report.survey_texts] == [
         (9, "I delegate the weekly report now and sleep better.")
@@ -138,7 +143,7 @@ def test_staff_detail_lists_closing_survey_texts(report_data) -> None:  # noqa: 
     assert program_report(program=report_data.program).survey_texts == []
 
 
-def test_participant_progress_shows_held_sessions(report_data) -> None:  # noqa: ANN001
+def test_participant_progress_shows_held_sessions(report_data: ReportData) -> None:
     progress = participant_progress(program=report_data.program)
     assert (progress.number, progress.matching, progress.pages) == (1, 7, 1)
     assert [(p.name, p.status, p.sessions_held) for p in progress.lines] == [
@@ -152,7 +157,7 @@ def test_participant_progress_shows_held_sessions(report_data) -> None:  # noqa:
     ]
 
 
-def test_chart_shows_at_most_a_year_of_weeks(now) -> None:  # noqa: ANN001
+def test_chart_shows_at_most_a_year_of_weeks(now: datetime) -> None:
     program = ProgramFactory(starts_on=date(2023, 1, 2), ends_on=date(2027, 1, 1))
     weeks = program_report(program=program).weeks
     assert len(weeks) == 52

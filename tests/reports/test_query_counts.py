@@ -6,10 +6,12 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries
 
 from accounts.models import Role, User
-from engagements.models import CoachingSession, Engagement, Organization, Outcome, Status
+from engagements.models import CoachingSession, Engagement, Organization, Outcome, Program, Status
 from feedback.models import ClosingSurvey, SessionRating
 from nudges.models import FlagKind, NudgeFlag
 from reports.selectors import PROGRESS_PAGE_SIZE, participant_progress, program_report
@@ -21,7 +23,7 @@ pytestmark = pytest.mark.django_db
 STATUSES = [Status.INVITED, Status.COACH_SELECTED, Status.IN_PROGRESS, Status.COMPLETED]
 
 
-def build_program(size: int):  # noqa: ANN201
+def build_program(size: int) -> Program:
     """A program of `size` engagements in every state, with sessions, ratings and flags.
 
     Built in bulk: query counts are about the report, not the set-up.
@@ -80,7 +82,9 @@ BASE = 4 if connection.vendor == "postgresql" else 5
 
 
 @pytest.mark.parametrize("size", [10, 2000])
-def test_report_queries_do_not_grow_with_the_program(size: int, django_assert_num_queries) -> None:  # noqa: ANN001
+def test_report_queries_do_not_grow_with_the_program(
+    size: int, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     program = build_program(size)
     with django_assert_num_queries(BASE):
         report = program_report(program=program)
@@ -102,8 +106,8 @@ def test_report_queries_do_not_grow_with_the_program(size: int, django_assert_nu
 @pytest.mark.parametrize("size", [10, 2000])
 def test_report_pages_cost_the_same_for_10_and_2000(
     size: int,
-    client,  # noqa: ANN001
-    django_assert_num_queries,  # noqa: ANN001
+    client: Client,
+    django_assert_num_queries: DjangoAssertNumQueries,
 ) -> None:
     program = build_program(size)
     staff = UserFactory(role=Role.STAFF)

@@ -6,20 +6,22 @@ import re
 import uuid
 
 import pytest
+from django.test import Client
 
 from accounts.models import Role
+from engagements.models import Program
 from tests.factories import CoachFactory, UserFactory
-from tests.reports.conftest import NOTES_MARKER, SURVEY_TEXT
+from tests.reports.conftest import NOTES_MARKER, SURVEY_TEXT, ReportData
 from tests.signin import login_verified
 
 pytestmark = pytest.mark.django_db
 
 
-def staff_url(data) -> str:  # noqa: ANN001
+def staff_url(data: ReportData) -> str:
     return f"/ops/programs/{data.program.public_id}/report/"
 
 
-def sponsor_url(program) -> str:  # noqa: ANN001
+def sponsor_url(program: Program) -> str:
     return f"/sponsor/programs/{program.public_id}/"
 
 
@@ -31,8 +33,8 @@ def assert_clean_page(body: str) -> None:
 
 
 def test_staff_report_shows_the_figures_coaches_free_text_and_export_links(
-    client, report_data
-) -> None:  # noqa: ANN001
+    client: Client, report_data: ReportData
+) -> None:
     login_verified(client, report_data.staff)
     response = client.get(staff_url(report_data))
     body = response.content.decode()
@@ -57,7 +59,9 @@ def test_staff_report_shows_the_figures_coaches_free_text_and_export_links(
     assert "<svg" in body and "Sessions held per week" in body
 
 
-def test_report_chart_is_inline_svg_with_one_bar_per_week(client, report_data) -> None:  # noqa: ANN001
+def test_report_chart_is_inline_svg_with_one_bar_per_week(
+    client: Client, report_data: ReportData
+) -> None:
     login_verified(client, report_data.staff)
     body = client.get(staff_url(report_data)).content.decode()
     svg = body[body.index("<svg") : body.index("</svg>")]
@@ -65,7 +69,9 @@ def test_report_chart_is_inline_svg_with_one_bar_per_week(client, report_data) -
     assert "Week of 16 Feb 2026: 3 held" in svg
 
 
-def test_sponsor_sees_own_program_with_released_figures_only(client, report_data) -> None:  # noqa: ANN001
+def test_sponsor_sees_own_program_with_released_figures_only(
+    client: Client, report_data: ReportData
+) -> None:
     client.force_login(report_data.sponsor)
     response = client.get(sponsor_url(report_data.program))
     body = response.content.decode()
@@ -87,8 +93,8 @@ def test_sponsor_sees_own_program_with_released_figures_only(client, report_data
 
 
 def test_sponsor_sees_progress_by_participant_where_the_organization_shares_it(
-    client, report_data
-) -> None:  # noqa: ANN001
+    client: Client, report_data: ReportData
+) -> None:
     organization = report_data.program.organization
     organization.sponsors_see_individual_progress = True
     organization.save()
@@ -99,20 +105,24 @@ def test_sponsor_sees_progress_by_participant_where_the_organization_shares_it(
     assert_clean_page(body)
 
 
-def test_sponsor_page_never_shows_ratings_of_single_sessions(client, report_data) -> None:  # noqa: ANN001
+def test_sponsor_page_never_shows_ratings_of_single_sessions(
+    client: Client, report_data: ReportData
+) -> None:
     client.force_login(report_data.sponsor)
     body = client.get(sponsor_url(report_data.program)).content.decode()
     # The only rating figures are the program average and the count.
     assert re.findall(r"\d(?:\.\d)? / 5", body) == ["3.6 / 5"]
 
 
-def test_sponsor_of_another_organization_gets_404(client, report_data) -> None:  # noqa: ANN001
+def test_sponsor_of_another_organization_gets_404(client: Client, report_data: ReportData) -> None:
     client.force_login(report_data.other_sponsor)
     assert client.get(sponsor_url(report_data.program)).status_code == 404
     assert client.get(sponsor_url(report_data.other_program)).status_code == 200
 
 
-def test_unknown_program_is_404_for_staff_and_sponsor(client, report_data) -> None:  # noqa: ANN001
+def test_unknown_program_is_404_for_staff_and_sponsor(
+    client: Client, report_data: ReportData
+) -> None:
     login_verified(client, report_data.staff)
     assert client.get(f"/ops/programs/{uuid.uuid4()}/report/").status_code == 404
     client.force_login(report_data.sponsor)
@@ -120,26 +130,32 @@ def test_unknown_program_is_404_for_staff_and_sponsor(client, report_data) -> No
 
 
 @pytest.mark.parametrize("role", [Role.PARTICIPANT, Role.COACH, Role.STAFF])
-def test_other_roles_get_404_on_sponsor_pages(client, report_data, role) -> None:  # noqa: ANN001
+def test_other_roles_get_404_on_sponsor_pages(
+    client: Client, report_data: ReportData, role: str
+) -> None:
     client.force_login(UserFactory(role=role))
     assert client.get(sponsor_url(report_data.program)).status_code == 404
     assert client.get("/sponsor/").status_code == 404
 
 
 @pytest.mark.parametrize("role", [Role.PARTICIPANT, Role.COACH, Role.SPONSOR])
-def test_other_roles_get_404_on_staff_report_and_list(client, report_data, role) -> None:  # noqa: ANN001
+def test_other_roles_get_404_on_staff_report_and_list(
+    client: Client, report_data: ReportData, role: str
+) -> None:
     client.force_login(UserFactory(role=role))
     assert client.get(staff_url(report_data)).status_code == 404
     assert client.get("/ops/programs/").status_code == 404
 
 
-def test_signed_out_visitors_are_sent_to_sign_in(client, report_data) -> None:  # noqa: ANN001
+def test_signed_out_visitors_are_sent_to_sign_in(client: Client, report_data: ReportData) -> None:
     response = client.get(sponsor_url(report_data.program))
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
 
 
-def test_sponsor_home_lists_only_own_programs_with_averages(client, report_data) -> None:  # noqa: ANN001
+def test_sponsor_home_lists_only_own_programs_with_averages(
+    client: Client, report_data: ReportData
+) -> None:
     client.force_login(report_data.sponsor)
     body = client.get("/sponsor/").content.decode()
     assert "Leaders 2026" in body and "Contoso Coaching" not in body
@@ -149,7 +165,9 @@ def test_sponsor_home_lists_only_own_programs_with_averages(client, report_data)
     assert_clean_page(body)
 
 
-def test_staff_program_list_shows_averages_per_program(client, report_data) -> None:  # noqa: ANN001
+def test_staff_program_list_shows_averages_per_program(
+    client: Client, report_data: ReportData
+) -> None:
     login_verified(client, report_data.staff)
     body = client.get("/ops/programs/").content.decode()
     assert "Leaders 2026" in body and "Contoso Coaching" in body
@@ -158,12 +176,14 @@ def test_staff_program_list_shows_averages_per_program(client, report_data) -> N
     assert_clean_page(body)
 
 
-def test_report_pages_accept_only_get(client, report_data) -> None:  # noqa: ANN001
+def test_report_pages_accept_only_get(client: Client, report_data: ReportData) -> None:
     login_verified(client, report_data.staff)
     assert client.post(staff_url(report_data)).status_code == 405
 
 
-def test_coach_in_no_program_does_not_appear_in_utilisation(client, report_data) -> None:  # noqa: ANN001
+def test_coach_in_no_program_does_not_appear_in_utilisation(
+    client: Client, report_data: ReportData
+) -> None:
     CoachFactory(user__full_name="Nobody Elsewhere")
     login_verified(client, report_data.staff)
     assert "Nobody Elsewhere" not in client.get(staff_url(report_data)).content.decode()

@@ -5,9 +5,9 @@ shares it; then a page of 50 at a time, searchable by name, in one query a page
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
+from django.test import Client
 
 from accounts.models import Role, User
 from engagements.models import Engagement, Program
@@ -34,7 +34,7 @@ def program() -> Program:
 
 
 @pytest.fixture
-def sponsor(client: Any, program: Program) -> Any:
+def sponsor(client: Client, program: Program) -> User:
     sponsor = UserFactory(role=Role.SPONSOR)
     program.organization.sponsors.add(sponsor)
     client.force_login(sponsor)
@@ -46,7 +46,7 @@ def share(program: Program, on: bool = True) -> None:
     program.organization.save()
 
 
-def get(client: Any, program: Program, **query: str) -> tuple[int, str]:
+def get(client: Client, program: Program, **query: str) -> tuple[int, str]:
     response = client.get(f"/sponsor/programs/{program.public_id}/", query)
     return response.status_code, response.content.decode()
 
@@ -56,7 +56,7 @@ def names(body: str) -> list[str]:
 
 
 def test_by_default_the_list_is_absent_from_the_page_and_the_print(
-    client: Any, program: Program, sponsor: Any
+    client: Client, program: Program, sponsor: User
 ) -> None:
     status, body = get(client, program)
     assert status == 200
@@ -67,14 +67,14 @@ def test_by_default_the_list_is_absent_from_the_page_and_the_print(
 
 
 def test_without_the_list_its_search_and_page_parameters_are_ignored(
-    client: Any, program: Program, sponsor: Any
+    client: Client, program: Program, sponsor: User
 ) -> None:
     status, body = get(client, program, q="Ana", page="abc")
     assert status == 200 and names(body) == []
 
 
 def test_shared_progress_comes_fifty_names_a_page_in_name_order(
-    client: Any, program: Program, sponsor: Any
+    client: Client, program: Program, sponsor: User
 ) -> None:
     share(program)
     status, body = get(client, program)
@@ -92,7 +92,7 @@ def test_shared_progress_comes_fifty_names_a_page_in_name_order(
 
 
 def test_shared_progress_is_searchable_by_name_and_the_pages_keep_the_search(
-    client: Any, program: Program, sponsor: Any
+    client: Client, program: Program, sponsor: User
 ) -> None:
     share(program)
     status, body = get(client, program, q="aNa")
@@ -106,14 +106,16 @@ def test_shared_progress_is_searchable_by_name_and_the_pages_keep_the_search(
     assert 'href="?q=Person&amp;page=2">Next</a>' in body
 
 
-def test_a_search_that_matches_nobody_says_so(client: Any, program: Program, sponsor: Any) -> None:
+def test_a_search_that_matches_nobody_says_so(
+    client: Client, program: Program, sponsor: User
+) -> None:
     share(program)
     status, body = get(client, program, q="Zelda")
     assert status == 200 and names(body) == []
     assert "name contains “Zelda”." in body
 
 
-def test_the_search_is_shown_back_escaped(client: Any, program: Program, sponsor: Any) -> None:
+def test_the_search_is_shown_back_escaped(client: Client, program: Program, sponsor: User) -> None:
     share(program)
     status, body = get(client, program, q="<script>x</script>")
     assert status == 200
@@ -132,7 +134,7 @@ def test_the_search_is_shown_back_escaped(client: Any, program: Program, sponsor
     ],
 )
 def test_a_bad_page_or_search_is_a_400_with_a_message_and_no_list(
-    client: Any, program: Program, sponsor: Any, query: dict[str, str], message: str
+    client: Client, program: Program, sponsor: User, query: dict[str, str], message: str
 ) -> None:
     share(program)
     status, body = get(client, program, **query)
@@ -142,7 +144,7 @@ def test_a_bad_page_or_search_is_a_400_with_a_message_and_no_list(
     assert "Average session rating" in body  # the rest of the report is there
 
 
-def test_a_page_past_the_end_is_a_404(client: Any, program: Program, sponsor: Any) -> None:
+def test_a_page_past_the_end_is_a_404(client: Client, program: Program, sponsor: User) -> None:
     share(program)
     assert get(client, program, page="4")[0] == 404
     assert get(client, program, q="Ana", page="2")[0] == 404
@@ -150,7 +152,7 @@ def test_a_page_past_the_end_is_a_404(client: Any, program: Program, sponsor: An
 
 
 def test_switching_the_setting_off_removes_the_list_again(
-    client: Any, program: Program, sponsor: Any
+    client: Client, program: Program, sponsor: User
 ) -> None:
     share(program)
     assert names(get(client, program)[1])
