@@ -254,6 +254,24 @@ class ParticipantImportResource(resources.ModelResource):
             return "This person is already enrolled in this program."
         return None
 
+    def validate_instance(
+        self, instance: User, import_validation_errors: Any = None, validate_unique: bool = True
+    ) -> None:
+        """The row's errors plus the model's field checks, without a query per row:
+        addresses are matched to accounts above (one query for the file) and
+        repeated ones refused, and the role is set here, so the uniqueness and
+        constraint checks (six queries a row) would find nothing. The bulk
+        write's database constraints still guard both."""
+        errors: dict[str, Any] = dict(import_validation_errors or {})
+        try:
+            instance.full_clean(
+                exclude=list(errors), validate_unique=False, validate_constraints=False
+            )
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
     def save_instance(
         self, instance: User, is_create: bool, row: dict[str, Any], **kw: Any
     ) -> None:

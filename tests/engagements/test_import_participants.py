@@ -12,7 +12,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.mail import EmailMultiAlternatives
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from import_export.formats.base_formats import CSV
 from pytest_django import DjangoCaptureOnCommitCallbacks
 
@@ -295,3 +297,19 @@ def test_a_nul_byte_or_an_overlong_address_is_a_row_problem(program: Program) ->
         "Row 2, email: At most 254 characters (this has 300).",
     ]
     assert not User.objects.exists()
+
+
+def test_accounts_and_engagements_are_written_once_whatever_the_file_size(program) -> None:  # noqa: ANN001
+    """Collect, validate, write once: per person only the row's savepoint (two
+    statements) and the invitation (an email task and an audit row) remain."""
+
+    def queries(first: int, count: int) -> int:
+        rows = "".join(f"p{n}@example.com,Person {n}\n" for n in range(first, first + count))
+        with CaptureQueriesContext(connection) as context:
+            report = participants_import(
+                program=program, dataset=_dataset("email,full_name\n" + rows)
+            )
+        assert report.ok and report.invited == count
+        return len(context)
+
+    assert queries(0, 10) - queries(100, 5) == 5 * 4
