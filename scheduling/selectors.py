@@ -79,9 +79,9 @@ def engagement_upcoming_sessions(
 ) -> list[ScheduledSession]:
     """Every booking of the engagement that has not ended, cancelled ones included (staff)."""
     return list(
-        ScheduledSession.objects.filter(engagement=engagement, ends_at__gt=now).order_by(
-            "starts_at"
-        )[:PANEL_SIZE]
+        ScheduledSession.objects.filter(engagement=engagement, ends_at__gt=now)
+        .select_related("engagement__program__organization")
+        .order_by("starts_at")[:PANEL_SIZE]
     )
 
 

@@ -72,10 +72,13 @@ def coach_sessions_panel(context: template.Context, coach: CoachProfile) -> dict
 
 @register.inclusion_tag("scheduling/_engagement_sessions.html")
 def engagement_sessions_panel(engagement: Engagement) -> dict[str, Any]:
-    """Staff: the engagement's bookings that have not ended, on its organization's clock."""
+    """Staff: the engagement's bookings that have not ended, on its organization's clock
+    (one query; the clock comes with the bookings)."""
+    sessions = engagement_upcoming_sessions(engagement=engagement, now=timezone.now())
+    first = sessions[0].engagement if sessions else None
     return {
-        "sessions": engagement_upcoming_sessions(engagement=engagement, now=timezone.now()),
-        "time_zone": participant_time_zone(engagement),
+        "sessions": sessions,
+        "time_zone": participant_time_zone(first) if first is not None else None,
     }
 
 

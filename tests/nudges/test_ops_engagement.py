@@ -145,9 +145,10 @@ def test_the_page_reads_a_fixed_number_of_queries(ops, django_assert_num_queries
         )
     run_nudges(today=TODAY + timedelta(days=1))
 
-    # session, user, engagement, flags, sessions, audit events, session save
+    # session, user, engagement, flags, sessions, audit events, booked sessions
+    # (scheduling's panel), session save
     for engagement in (small, big):
-        with django_assert_num_queries(6 + OTP_DEVICE_QUERY + SESSION_SAVE_QUERIES):
+        with django_assert_num_queries(7 + OTP_DEVICE_QUERY + SESSION_SAVE_QUERIES):
             assert ops.get(page(engagement)).status_code == 200
 
 

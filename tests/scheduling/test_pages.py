@@ -254,3 +254,17 @@ def test_the_ops_dashboard_costs_the_same_queries_for_1_or_20_unmatched(
     with django_assert_max_num_queries(len(one)):
         page = admin_client_verified.get("/ops/").content.decode()
     assert "Unmatched bookings (20)" in page
+
+
+@time_machine.travel(NOW, tick=False)
+def test_staff_see_the_engagements_booked_sessions_on_its_ops_page(
+    admin_client_verified: Any, tokyo: Any
+) -> None:
+    booking(tokyo, n=1)
+    booking(tokyo, start=START + timedelta(days=1), n=2, status=SessionStatus.CANCELLED)
+    booking(tokyo, start=NOW - timedelta(days=2), n=3)  # over: not listed
+    page = admin_client_verified.get(f"/ops/engagements/{tokyo.public_id}/").content.decode()
+    section = page.split("Booked sessions")[1].split("Timeline")[0]
+    assert "Thu 10 Dec 2026, 18:00" in section and "Cancelled" in section
+    assert "Asia/Tokyo" in section
+    assert "Mon 30 Nov" not in section
