@@ -299,7 +299,7 @@ def test_a_nul_byte_or_an_overlong_address_is_a_row_problem(program: Program) ->
     assert not User.objects.exists()
 
 
-def test_accounts_and_engagements_are_written_once_whatever_the_file_size(program) -> None:  # noqa: ANN001
+def test_accounts_and_engagements_are_written_once_whatever_the_file_size(program: Program) -> None:
     """Collect, validate, write once: per person only the row's savepoint (two
     statements) and the invitation (an email task and an audit row) remain."""
 
