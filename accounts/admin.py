@@ -9,7 +9,7 @@ from django.tasks.base import TaskResultStatus
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
-from accounts.admin_site import ReadOnlyAdminMixin
+from accounts.admin_site import NoDeleteAdminMixin, ReadOnlyAdminMixin
 from accounts.decorators import AuthenticatedHttpRequest
 from accounts.models import AuditEvent, EmailCodeDevice, User
 from accounts.services import signin_unlock, user_deactivate
@@ -26,7 +26,7 @@ def report_action(
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     # "Import participants" and "Resend invitation" are added by engagements/admin.py
     # (docs/architecture.md, "A higher app may extend a lower app's admin").
     list_display = ["full_name", "email", "role", "is_active", "date_joined"]

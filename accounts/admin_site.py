@@ -96,6 +96,18 @@ class CoachdeskAdminSite(OTPAdminSite):
         return response
 
 
+class NoDeleteAdminMixin:
+    """For records that are never deleted by hand, staff included: sessions (voided
+    instead), engagements (cancelled), users (deactivated), audit events and nudge
+    flags (evidence). Without the permission Django also drops the "Delete
+    selected" action and answers the delete page with 403. Issue 13: a session
+    deleted in the admin left the engagement's counter wrong and no audit event.
+    """
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 class ReadOnlyAdminMixin:
     """For records that are evidence (audit events, nudge runs): nobody adds,
     changes or deletes them by hand, staff included."""

@@ -88,6 +88,9 @@ if env.bool("ZEAL", default=False):
         # selection one engagement at a time on purpose: each change is its own
         # lock, compare-and-set and audit event.
         {"model": "engagements.Engagement", "field": "get()"},
+        # The same for sessions: the admin's "Void" applies session_void to each
+        # selected session, which locks that session's row.
+        {"model": "engagements.CoachingSession", "field": "get()"},
     ]
 
 ROOT_URLCONF = "config.urls"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -12,10 +12,12 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV
 
 from accounts.admin import UserAdmin, report_action
+from accounts.admin_site import NoDeleteAdminMixin
 from accounts.decorators import AuthenticatedHttpRequest
 from accounts.models import Role, User
 from coaches.admin import CoachProfileAdmin
@@ -77,7 +79,7 @@ class EngagementCoachInline(admin.TabularInline):
 
 
 @admin.register(Engagement)
-class EngagementAdmin(admin.ModelAdmin):
+class EngagementAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     # The "Export" button is added by reports/admin.py (docs/architecture.md,
     # "A higher app may extend a lower app's admin").
     list_display = ["participant", "program", "coach", "status", "sessions_logged", "invited_at"]
@@ -255,11 +257,19 @@ class EngagementAdmin(admin.ModelAdmin):
 
 
 @admin.register(CoachingSession)
-class CoachingSessionAdmin(admin.ModelAdmin):
-    """Staff see that a session happened, never its notes."""
+class CoachingSessionAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
+    """Staff see that a session happened, never its notes. A mistaken one is voided
+    (session_void), never deleted."""
 
-    list_display = ["engagement", "number", "held_on", "duration_minutes", "outcome"]
-    list_filter = ["outcome"]
+    list_display = [
+        "engagement",
+        "shown_number",
+        "held_on",
+        "duration_minutes",
+        "outcome",
+        "voided",
+    ]
+    list_filter = ["outcome", ("voided_at", admin.EmptyFieldListFilter)]
     list_select_related = ["engagement__participant", "engagement__program"]
     search_fields = ["engagement__participant__full_name"]
     # A tuple: the stubs type `fields` as a list of str-or-group, which list[str] is not.
@@ -270,10 +280,83 @@ class CoachingSessionAdmin(admin.ModelAdmin):
         "held_on",
         "duration_minutes",
         "outcome",
+        "voided_at",
+        "voided_by",
+        "void_reason",
     )
+    actions = ["void_sessions"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="number", ordering="number")
+    def shown_number(self, session: CoachingSession) -> str:
+        if session.is_voided:
+            return format_html("<del>{}</del> (voided)", session.number)
+        return str(session.number)
+
+    @admin.display(description="voided")
+    def voided(self, session: CoachingSession) -> str:
+        if not session.is_voided:
+            return ""
+        return f"{session.voided_at:%d %b %Y}: {session.void_reason}"
+
+    @admin.action(description="Void (asks for a reason; the engagement is recounted)")
+    def void_sessions(
+        self, request: HttpRequest, queryset: QuerySet[CoachingSession]
+    ) -> TemplateResponse | None:
+        """Void each selected session through session_void, after asking for the reason."""
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        sessions = list(queryset.select_related("engagement"))
+        if form.is_bound and form.is_valid():
+            done = 0
+            refused: Counter[str] = Counter()
+            for session in sessions:
+                try:
+                    services.session_void(
+                        session=session,
+                        actor=cast(User, request.user),
+                        reason=form.cleaned_data["reason"],
+                    )
+                except DomainError as exc:
+                    refused[exc.message] += 1
+                else:
+                    done += 1
+            _report(self, request, "Void", done, refused)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Void sessions",
+            "form": form,
+            "sessions": sessions,
+            "action": request.POST.get("action", ""),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request,
+            "admin/engagements/coachingsession/void.html",
+            context,
+            status=400 if form.is_bound else 200,
+        )
+
+
+def _report(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    label: str,
+    done: int,
+    refused: Counter[str],
+) -> None:
+    """ "n done, m refused (why)" for an action applied one object at a time."""
+    summary = f"{label}: {done} done"
+    if refused:
+        why = " ".join(f"{message} (×{n})" for message, n in refused.items())
+        model_admin.message_user(
+            request, f"{summary}, {sum(refused.values())} refused: {why}", messages.WARNING
+        )
+    else:
+        model_admin.message_user(request, f"{summary}.", messages.SUCCESS)
 
 
 # --- Lower apps' admins, extended (docs/architecture.md, "A higher app may extend

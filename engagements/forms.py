@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
 from django import forms
+from django.core import signing
+from django.http import QueryDict
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from engagements.models import (
     MAX_SESSION_MINUTES,
     MIN_SESSION_MINUTES,
+    Engagement,
     Outcome,
     Program,
     Status,
@@ -76,6 +80,70 @@ class SessionForm(forms.Form):
                 f"The date cannot be before the program starts ({self.program.starts_on:%d %B %Y})."
             )
         return held_on
+
+
+def _key_signer(engagement: Engagement) -> signing.Signer:
+    # Salted with the engagement: a key is good for that engagement's form only.
+    return signing.Signer(salt=f"engagements.session-log:{engagement.public_id}")
+
+
+def session_submission_key(engagement: Engagement) -> str:
+    """A new one-time key for one rendering of the engagement's session log form."""
+    return _key_signer(engagement).sign(uuid.uuid4().hex)
+
+
+class SessionLogForm(SessionForm):
+    """The log form: SessionForm, a signed one-time key, and the same-date confirmation.
+
+    Each rendering carries a new key (session_submission_key); session_log
+    logs at most one session per key. A missing or altered key is refused
+    with a message, and the form comes back with a fresh one.
+    """
+
+    submission_key = forms.CharField(widget=forms.HiddenInput, required=False)
+    confirm_same_date = forms.BooleanField(
+        label="Yes, log a second session on this date", required=False
+    )
+
+    KEY_REFUSED = (
+        "This form could not be checked (it is incomplete or was changed). "
+        "Nothing was saved: check the details and log the session again."
+    )
+
+    def __init__(self, *args: Any, engagement: Engagement, **kwargs: Any) -> None:
+        super().__init__(*args, program=engagement.program, **kwargs)
+        self.engagement = engagement
+        self.same_date_warning = False
+        self.key: uuid.UUID | None = None
+        if not self.is_bound:
+            self.initial = {**self.initial, "submission_key": session_submission_key(engagement)}
+            return
+        try:
+            self.key = uuid.UUID(
+                _key_signer(engagement).unsign(self.data.get("submission_key", ""))
+            )
+        except (signing.BadSignature, ValueError):
+            # Shown again with a fresh key, so that the coach can simply resubmit.
+            data = QueryDict(mutable=True)
+            data.update(self.data)
+            data["submission_key"] = session_submission_key(engagement)
+            self.data = data
+
+    @property
+    def asks_same_date(self) -> bool:
+        """Show the confirmation: after the warning, or when it was ticked already."""
+        return self.same_date_warning or bool(self.data.get("confirm_same_date"))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.key is None:
+            raise forms.ValidationError(self.KEY_REFUSED, code="submission_key")
+        cleaned["submission_key"] = self.key
+        return cleaned
+
+    def warn_same_date(self, message: str) -> None:
+        self.same_date_warning = True
+        self.add_error(None, message)
 
 
 class StatusFilterForm(forms.Form):

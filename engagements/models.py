@@ -135,7 +135,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
         {Status.INVITED, Status.IN_PROGRESS, Status.ON_HOLD, Status.COMPLETED, Status.CANCELLED}
     ),
     Status.IN_PROGRESS: frozenset(
-        {Status.INVITED, Status.ON_HOLD, Status.COMPLETED, Status.CANCELLED}
+        {
+            Status.INVITED,
+            Status.COACH_SELECTED,  # its only session was voided
+            Status.ON_HOLD,
+            Status.COMPLETED,
+            Status.CANCELLED,
+        }
     ),
     Status.ON_HOLD: frozenset(
         {
@@ -146,7 +152,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
             Status.CANCELLED,
         }
     ),
-    Status.COMPLETED: frozenset(),
+    # Back from completed, or to coach_selected from in_progress, only when a
+    # voided session takes the count below the allotment or to zero
+    # (engagements/services.py, session_void).
+    Status.COMPLETED: frozenset({Status.IN_PROGRESS, Status.COACH_SELECTED}),
     Status.CANCELLED: frozenset(),
 }
 ACTIVE_STATUSES = (Status.COACH_SELECTED, Status.IN_PROGRESS, Status.ON_HOLD)
@@ -252,6 +261,7 @@ class Engagement(models.Model):
         reason: str = "",
         changes: dict[str, Any] | None = None,
         action: str | None = None,
+        stamp: bool = True,
     ) -> None:
         """The only writer of `status`.
 
@@ -259,7 +269,8 @@ class Engagement(models.Model):
         the coach) with a compare-and-set on status_version, stamps the entry
         time and records an audit event, all in one transaction that joins the
         caller's. Raises InvalidTransition or StaleEngagement; on either,
-        nothing is written.
+        nothing is written. `stamp=False` keeps the entry time the status
+        already has (a move back, when a voided session lowers the count).
         """
         to = Status(to)
         refusal = self.transition_refusal(to)
@@ -270,8 +281,9 @@ class Engagement(models.Model):
             **changes,
             "status": to,
             "status_reason": reason,
-            _STAMPS[to]: timezone.now(),
         }
+        if stamp:
+            values[_STAMPS[to]] = timezone.now()
         before = self._audit_snapshot(values)
         with transaction.atomic():
             updated = Engagement.objects.filter(
@@ -337,8 +349,27 @@ class Outcome(models.TextChoices):
     LATE_CANCEL = "late_cancel", "Late cancellation"
 
 
+def session_counted(path: str = "") -> Q:
+    """The sessions that count (not voided), for a lookup `path` to a session ("sessions__").
+
+    The one statement of which sessions count: the engagement's counters,
+    reports, exports, nudges and feedback ask this (docs/architecture.md).
+    """
+    return Q(**{f"{path}voided_at__isnull": True})
+
+
+class CoachingSessionQuerySet(models.QuerySet["CoachingSession"]):
+    def counted(self) -> CoachingSessionQuerySet:
+        """Leave out voided sessions: they stay as a record, but count nowhere."""
+        return self.filter(session_counted())
+
+
 class CoachingSession(models.Model):
-    """One meeting logged by the coach. Notes are readable by that coach only."""
+    """One meeting logged by the coach. Notes are readable by that coach only.
+
+    A session logged by mistake is voided, never deleted: it keeps its number
+    (never reused) and counts nowhere (`counted()`).
+    """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="sessions")
@@ -352,6 +383,20 @@ class CoachingSession(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # The one-time key of the form that logged it: a second submission of the
+    # same form finds this session instead of logging another.
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    void_reason = models.CharField(max_length=500, blank=True)
+
+    objects = CoachingSessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["engagement", "number"]
@@ -370,20 +415,29 @@ class CoachingSession(models.Model):
             models.CheckConstraint(
                 condition=Q(outcome__in=Outcome.values), name="session_outcome_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(voided_at__isnull=True) | ~Q(void_reason=""),
+                name="voided_session_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Session {self.number} of {self.engagement}"
 
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
+
 
 # What a session counts as, everywhere (docs/architecture.md, "Rules and where
 # they live"): "held" means outcome held; every logged session, held or not,
-# uses up the allotment (a no-show or a late cancellation too).
+# uses up the allotment (a no-show or a late cancellation too). A voided session
+# counts as neither (session_counted).
 
 
 def held(prefix: str = "") -> Q:
     """Sessions that count as held, at lookup path `prefix` (e.g. "sessions__")."""
-    return Q(**{f"{prefix}outcome": Outcome.HELD})
+    return Q(**{f"{prefix}outcome": Outcome.HELD}) & session_counted(prefix)
 
 
 def held_count(engagement: str = "pk") -> Coalesce:

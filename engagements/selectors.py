@@ -165,10 +165,12 @@ def coach_session_or_404(
 def participant_session_history(engagement: Engagement) -> QuerySet[CoachingSession]:
     """The sessions a participant may see: number, date, duration and outcome.
 
+    Voided sessions are left out: they were logged by mistake and never took place.
     The notes column is not even loaded; they belong to the coach alone.
     """
     return (
-        CoachingSession.objects.filter(engagement=engagement)
+        CoachingSession.objects.counted()
+        .filter(engagement=engagement)
         .only("number", "held_on", "duration_minutes", "outcome", "engagement_id")
         .order_by("number")
     )
@@ -206,7 +208,8 @@ def coach_usual_duration(*, coach: CoachProfile) -> int:
     across all their engagements; a tie goes to the most recently logged.
     """
     recent = list(
-        CoachingSession.objects.filter(coach=coach)
+        CoachingSession.objects.counted()
+        .filter(coach=coach)
         .order_by("-created_at", "-pk")
         .values_list("duration_minutes", flat=True)[:USUAL_DURATION_SESSIONS]
     )
@@ -232,7 +235,9 @@ class SessionTally:
 
 def session_tally(engagement: Engagement) -> SessionTally:
     """Held and used sessions of the engagement against its allotment, in one query."""
-    counts = engagement.sessions.aggregate(held=Count("pk", filter=held()), used=Count("pk"))
+    counts = engagement.sessions.counted().aggregate(
+        held=Count("pk", filter=held()), used=Count("pk")
+    )
     return SessionTally(
         held=counts["held"],
         used=counts["used"],

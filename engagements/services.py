@@ -9,6 +9,7 @@ locked, so its compare-and-set cannot go stale underneath them.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -16,14 +17,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max, Value
+from django.db.models import Count, F, Max, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.emails import send_email
-from accounts.models import User
+from accounts.models import Role, User
 from coaches.models import CoachProfile
 from config.errors import DomainError
 from engagements.models import (
@@ -77,6 +78,30 @@ class CoachNotAvailable(DomainError):
 class CoachFull(DomainError):
     code = "coach_full"
     message = "This coach has just filled up. Please choose another coach."
+
+
+class SameDateSession(DomainError):
+    """A session is already logged on that date: the coach confirms a second one."""
+
+    code = "same_date_session"
+    message = (
+        "A session on this date is already logged. If there really were two, "
+        "tick “Yes, log a second session on this date” and log it again."
+    )
+
+
+class VoidNotAllowed(DomainError):
+    code = "void_not_allowed"
+    message = (
+        "A coach can void their own sessions for 7 days after logging them; "
+        "after that, ask the Coachdesk team."
+    )
+    http_status = 403
+
+
+class AlreadyVoided(DomainError):
+    code = "already_voided"
+    message = "This session is already voided."
 
 
 def _lock(engagement: Engagement) -> Engagement:
@@ -390,6 +415,8 @@ def session_log(
     duration_minutes: int,
     outcome: str,
     notes: str = "",
+    submission_key: uuid.UUID | None = None,
+    confirm_same_date: bool = False,
 ) -> CoachingSession:
     """Log one session with the next number and move the engagement along.
 
@@ -398,11 +425,27 @@ def session_log(
     the hold or is refused, never after it), the counters are exact and the
     completing transition happens exactly once. The first session moves
     coach_selected -> in_progress; the one reaching the program's allotment
-    moves it to completed. Raises SessionNotAllowed; then nothing is written.
+    moves it to completed.
+
+    Idempotent per `submission_key` (the log form's one-time key): a second
+    call with the key returns the session the first one logged and writes
+    nothing. It is looked up under the lock, so simultaneous submissions of
+    one form wait for each other and the later ones find the first's session.
+    A second session on a date that already has one (not voided) needs
+    `confirm_same_date`. Raises SessionNotAllowed or SameDateSession; on
+    either, nothing is written.
     """
     with transaction.atomic():
         locked = _lock(engagement)
+        if submission_key is not None:
+            earlier = CoachingSession.objects.filter(submission_key=submission_key).first()
+            if earlier is not None:
+                if earlier.engagement_id != locked.pk:
+                    raise SessionNotAllowed("This form belongs to another engagement.")
+                return earlier
         _refuse_logging(locked, coach)
+        if not confirm_same_date and locked.sessions.counted().filter(held_on=held_on).exists():
+            raise SameDateSession()
         # Under the engagement's lock no other log can take this number; the
         # unique constraint on (engagement, number) still guards it.
         session = CoachingSession.objects.create(
@@ -413,6 +456,7 @@ def session_log(
             duration_minutes=duration_minutes,
             outcome=outcome,
             notes=notes,
+            submission_key=submission_key,
         )
         Engagement.objects.filter(pk=locked.pk).update(
             sessions_logged=F("sessions_logged") + 1,
@@ -437,6 +481,7 @@ def session_can_be_corrected(
     CORRECTION_WINDOW."""
     return (
         session.coach_id == coach.pk
+        and not session.is_voided
         and session.number == latest_number
         and timezone.now() - session.created_at <= CORRECTION_WINDOW
     )
@@ -461,7 +506,7 @@ def session_correct(
         # Re-read under the engagement lock: a session logged meanwhile makes
         # this one no longer the most recent.
         current = CoachingSession.objects.select_for_update().get(pk=session.pk)
-        latest = engagement.sessions.aggregate(n=Max("number"))["n"]
+        latest = engagement.sessions.counted().aggregate(n=Max("number"))["n"]
         if not session_can_be_corrected(session=current, coach=coach, latest_number=latest):
             raise CorrectionNotAllowed()
         current.engagement = engagement
@@ -475,7 +520,7 @@ def session_correct(
             update_fields=["held_on", "duration_minutes", "outcome", "notes", "updated_at"]
         )
         Engagement.objects.filter(pk=engagement.pk).update(
-            last_session_on=engagement.sessions.aggregate(d=Max("held_on"))["d"]
+            last_session_on=engagement.sessions.counted().aggregate(d=Max("held_on"))["d"]
         )
         audit_record(
             action="session.corrected",
@@ -485,3 +530,97 @@ def session_correct(
             after={**_session_snapshot(current), "notes_changed": notes_changed},
         )
     return current
+
+
+def session_can_be_voided(*, session: CoachingSession, actor: User) -> bool:
+    """Staff void any session; a coach their own, for CORRECTION_WINDOW after logging it."""
+    if session.is_voided:
+        return False
+    if actor.role == Role.STAFF:
+        return True
+    return (
+        actor.role == Role.COACH
+        and session.coach_id == _coach_pk(actor)
+        and timezone.now() - session.created_at <= CORRECTION_WINDOW
+    )
+
+
+def _coach_pk(user: User) -> int | None:
+    """The pk of the user's coach profile (read once, then cached on the user)."""
+    try:
+        return user.coach_profile.pk
+    except CoachProfile.DoesNotExist:
+        return None
+
+
+def session_void(*, session: CoachingSession, actor: User, reason: str) -> CoachingSession:
+    """Void a session logged by mistake: it stays, marked, and counts nowhere.
+
+    Under the engagement's lock: recounts `sessions_logged` and
+    `last_session_on` from the sessions that count, and moves the status back
+    where the count demands it (completed -> in progress when the void takes
+    it below the allotment, or -> coach selected when none is left; in
+    progress -> coach selected when none is left), keeping the entry times.
+    An engagement completed early by staff, on hold or cancelled keeps its
+    status. The number is not reused. Audited with the counts before and
+    after. Raises ReasonRequired, VoidNotAllowed or AlreadyVoided; on any,
+    nothing is written.
+    """
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        engagement = _lock(session.engagement)
+        current = CoachingSession.objects.select_for_update().get(pk=session.pk)
+        if current.is_voided:
+            raise AlreadyVoided()
+        if not session_can_be_voided(session=current, actor=actor):
+            raise VoidNotAllowed()
+        before = {
+            **_session_snapshot(current),
+            "status": engagement.status,
+            "sessions_logged": engagement.sessions_logged,
+        }
+        current.voided_at = timezone.now()
+        current.voided_by = actor
+        current.void_reason = reason
+        current.save(update_fields=["voided_at", "voided_by", "void_reason", "updated_at"])
+        counts = engagement.sessions.counted().aggregate(n=Count("pk"), last=Max("held_on"))
+        Engagement.objects.filter(pk=engagement.pk).update(
+            sessions_logged=counts["n"], last_session_on=counts["last"]
+        )
+        was = engagement.sessions_logged
+        engagement.sessions_logged, engagement.last_session_on = counts["n"], counts["last"]
+        _move_back_after_void(engagement, was=was, actor=actor, reason=reason)
+        audit_record(
+            action="session.voided",
+            obj=current,
+            actor=actor,
+            before=before,
+            after={
+                **_session_snapshot(current),
+                "void_reason": reason,
+                "status": engagement.status,
+                "sessions_logged": engagement.sessions_logged,
+            },
+        )
+    current.engagement = engagement
+    return current
+
+
+def _move_back_after_void(engagement: Engagement, *, was: int, actor: User, reason: str) -> None:
+    """The status the new count demands, through transition_to (entry times kept)."""
+    allotment = engagement.program.sessions_per_engagement
+    left = engagement.sessions_logged
+    back_to = Status.IN_PROGRESS if left else Status.COACH_SELECTED
+    completed_by_count = (
+        engagement.status == Status.COMPLETED and was >= allotment and left < allotment
+    )
+    emptied = engagement.status == Status.IN_PROGRESS and left == 0
+    if completed_by_count or emptied:
+        engagement.transition_to(
+            back_to,
+            actor=actor,
+            reason=reason,
+            changes={"completed_at": None} if completed_by_count else None,
+            action="engagement.reopened_by_void",
+            stamp=False,
+        )

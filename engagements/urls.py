@@ -14,4 +14,9 @@ urlpatterns = [
         views.coach_session_edit,
         name="coach_session_edit",
     ),
+    path(
+        "coach/engagements/<uuid:public_id>/sessions/<uuid:session_id>/void/",
+        views.coach_session_void,
+        name="coach_session_void",
+    ),
 ]

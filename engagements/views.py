@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db.models import Max, prefetch_related_objects
-from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -21,7 +21,7 @@ from coaches.directory import directory_page
 from coaches.forms import BadExclude, DirectoryFilterForm, parse_excludes
 from coaches.models import CoachProfile
 from config.errors import DomainError
-from engagements.forms import SessionForm, StatusFilterForm
+from engagements.forms import ReasonForm, SessionForm, SessionLogForm, StatusFilterForm
 from engagements.models import CoachingSession, Engagement
 from engagements.selectors import (
     available_coaches,
@@ -39,10 +39,14 @@ from engagements.services import (
     CORRECTION_WINDOW,
     LOGGABLE_STATUSES,
     CorrectionNotAllowed,
+    SameDateSession,
+    VoidNotAllowed,
     engagement_select_coach,
     session_can_be_corrected,
+    session_can_be_voided,
     session_correct,
     session_log,
+    session_void,
 )
 
 
@@ -127,8 +131,15 @@ def _render_directory(
 
 
 def _coach(request: AuthenticatedHttpRequest) -> CoachProfile:
-    """The signed-in coach's profile; a coach account without one sees 404s."""
-    return get_object_or_404(CoachProfile, user=request.user)
+    """The signed-in coach's profile; a coach account without one sees 404s.
+
+    Read through the user, so that it is cached there for the rules that ask
+    the user (session_can_be_voided).
+    """
+    try:
+        return request.user.coach_profile
+    except CoachProfile.DoesNotExist as exc:
+        raise Http404 from exc
 
 
 def _coach_today(coach: CoachProfile) -> date:
@@ -162,10 +173,10 @@ def coach_engagement(request: AuthenticatedHttpRequest, public_id: uuid.UUID) ->
     today = _coach_today(coach)
     data = _posted_or_kept(request)
     if data is not None:
-        form = SessionForm(data, program=engagement.program, today=today)
+        form = SessionLogForm(data, engagement=engagement, today=today)
     else:
         initial = {"held_on": today, "duration_minutes": coach_usual_duration(coach=coach)}
-        form = SessionForm(initial=initial, program=engagement.program, today=today)
+        form = SessionLogForm(initial=initial, engagement=engagement, today=today)
     done, status = _submit_session_form(
         request,
         form,
@@ -176,11 +187,15 @@ def coach_engagement(request: AuthenticatedHttpRequest, public_id: uuid.UUID) ->
     if done is not None:
         return done
     sessions = list(coach_session_history(coach=coach, engagement=engagement))
-    latest = sessions[-1] if sessions else None
+    counted = [s for s in sessions if not s.is_voided]
+    latest = counted[-1] if counted else None
     correctable = latest is not None and session_can_be_corrected(
         session=latest, coach=coach, latest_number=latest.number
     )
     context = {
+        "voidable": {
+            s.pk for s in sessions if session_can_be_voided(session=s, actor=request.user)
+        },
         "coach": coach,
         "engagement": engagement,
         "sessions": sessions,
@@ -200,7 +215,7 @@ def coach_session_edit(
     coach = _coach(request)
     engagement = coach_engagement_or_404(coach=coach, public_id=public_id)
     session = coach_session_or_404(coach=coach, engagement=engagement, public_id=session_id)
-    latest = engagement.sessions.aggregate(n=Max("number"))["n"]
+    latest = engagement.sessions.counted().aggregate(n=Max("number"))["n"]
     if not session_can_be_corrected(session=session, coach=coach, latest_number=latest):
         messages.error(request, CorrectionNotAllowed.message)
         return redirect("coach_engagement", public_id=engagement.public_id)
@@ -270,7 +285,42 @@ def _submit_session_form(
     try:
         session = save(form.cleaned_data)
     except DomainError as exc:
-        form.add_error(None, exc.message)
+        if isinstance(exc, SameDateSession) and isinstance(form, SessionLogForm):
+            # Asks for the confirmation; the form keeps its one-time key.
+            form.warn_same_date(exc.message)
+        else:
+            form.add_error(None, exc.message)
         return None, exc.http_status
     messages.success(request, f"Session {session.number} {verb}.")
     return redirect("coach_engagement", public_id=engagement.public_id), 200
+
+
+@role_required(Role.COACH)
+@require_http_methods(["GET", "POST"])
+def coach_session_void(
+    request: AuthenticatedHttpRequest, public_id: uuid.UUID, session_id: uuid.UUID
+) -> HttpResponse:
+    """Void one of the coach's own sessions, logged by mistake, with a reason (7 days)."""
+    coach = _coach(request)
+    engagement = coach_engagement_or_404(coach=coach, public_id=public_id)
+    session = coach_session_or_404(coach=coach, engagement=engagement, public_id=session_id)
+    if not session_can_be_voided(session=session, actor=request.user):
+        messages.error(request, VoidNotAllowed.message)
+        return redirect("coach_engagement", public_id=engagement.public_id)
+    form = ReasonForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if form.is_bound:
+        status = 400
+        if form.is_valid():
+            try:
+                session_void(
+                    session=session, actor=request.user, reason=form.cleaned_data["reason"]
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.http_status
+            else:
+                messages.success(request, f"Session {session.number} voided.")
+                return redirect("coach_engagement", public_id=engagement.public_id)
+    context = {"coach": coach, "engagement": engagement, "session": session, "form": form}
+    return render(request, "engagements/coach_session_void.html", context, status=status)

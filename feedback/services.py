@@ -15,7 +15,13 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import User
 from config.errors import DomainError
-from engagements.models import CoachingSession, Engagement, Outcome, group_size_of
+from engagements.models import (
+    CoachingSession,
+    Engagement,
+    Outcome,
+    group_size_of,
+    session_counted,
+)
 from feedback.models import (
     RATING_CHANGE_WINDOW,
     ClosingSurvey,
@@ -50,7 +56,7 @@ def session_rate(*, participant: User, session: CoachingSession, score: int) -> 
     if session.engagement.participant_id != participant.pk:
         # Callers fetch through participant_session; this guards the service itself.
         raise SessionNotRateable("You can only rate your own sessions.")
-    if session.outcome != Outcome.HELD:
+    if session.outcome != Outcome.HELD or session.is_voided:
         raise SessionNotRateable()
     with transaction.atomic():
         rating = SessionRating.objects.select_for_update().filter(session=session).first()
@@ -136,14 +142,19 @@ class _Answers:
     score: str
     engagement: str  # path from an answer to its engagement
     coach: str  # path from an answer to the coach it is about
+    counted: Q  # the answers that count: not those of a voided session
 
 
 _ANSWERS: dict[str, _Answers] = {
     FeedbackKind.SESSION_RATINGS: _Answers(
-        SessionRating, "score", "session__engagement", "session__coach"
+        SessionRating,
+        "score",
+        "session__engagement",
+        "session__coach",
+        session_counted("session__"),
     ),
     FeedbackKind.CLOSING_SURVEYS: _Answers(
-        ClosingSurvey, "recommend_score", "engagement", "engagement__coach"
+        ClosingSurvey, "recommend_score", "engagement", "engagement__coach", Q()
     ),
 }
 
@@ -156,7 +167,9 @@ def feedback_release(*, kind: str, coach_id: int | None, program_id: int) -> lis
     when at least the group size of new answers has arrived since its last
     release: the organization's (Organization.group_size); for a coach, the
     largest among the organizations whose participants answered. So the
-    difference of two releases never isolates one answer. The rows are locked
+    difference of two releases never isolates one answer. The ratings of a
+    voided session stop counting at the next release (they leave the live
+    count, so that release also needs a full batch of new answers). The rows are locked
     (in pk order) before the answers are counted: a concurrent answer has
     either committed and is counted, or waits and counts this one.
     Returns the rows released now.
@@ -182,9 +195,9 @@ def feedback_release(*, kind: str, coach_id: int | None, program_id: int) -> lis
             name = "coach" if row.coach_id is not None else "program"
             # One aggregate per subject, each along its own index (a session's coach,
             # an engagement's program); an OR of the two across the join would scan.
-            live = answers.model.objects.filter(**{paths[name]: subjects[name]}).aggregate(
-                count=Count("pk"), total=Sum(answers.score), size=Max(size)
-            )
+            live = answers.model.objects.filter(
+                answers.counted, **{paths[name]: subjects[name]}
+            ).aggregate(count=Count("pk"), total=Sum(answers.score), size=Max(size))
             if live["count"] - row.answers >= (live["size"] or settings.MIN_GROUP_SIZE):
                 row.answers, row.total = live["count"], live["total"]
                 row.released_at = timezone.now()

@@ -3,12 +3,12 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from accounts.admin_site import ReadOnlyAdminMixin
+from accounts.admin_site import NoDeleteAdminMixin, ReadOnlyAdminMixin
 from nudges.models import NudgeFlag, NudgeRun
 
 
 @admin.register(NudgeFlag)
-class NudgeFlagAdmin(admin.ModelAdmin):
+class NudgeFlagAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     """Flags are raised and resolved by run_nudges only: read-only here."""
 
     list_display = ["engagement", "kind", "raised_at", "resolved_at", "notified_at"]
@@ -32,9 +32,6 @@ class NudgeFlagAdmin(admin.ModelAdmin):
     date_hierarchy = "raised_at"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 

@@ -26,7 +26,15 @@ from django.db.models.functions import Coalesce
 from import_export import fields, resources, widgets
 
 from accounts.audit import audit_record
-from engagements.models import CoachingSession, Engagement, Outcome, Program, Status, held_count
+from engagements.models import (
+    CoachingSession,
+    Engagement,
+    Outcome,
+    Program,
+    Status,
+    held_count,
+    session_counted,
+)
 from nudges.models import NudgeFlag
 
 if TYPE_CHECKING:
@@ -160,8 +168,8 @@ def engagement_rows(*, program: Program | None = None) -> Iterator[tuple[Any, ..
 
 
 def session_rows(*, program: Program | None = None) -> Iterator[tuple[Any, ...]]:
-    """The sessions export (never the notes), one tuple per session, fetched in chunks."""
-    queryset = CoachingSession.objects.all()
+    """The sessions export (never the notes, never a voided session), fetched in chunks."""
+    queryset = CoachingSession.objects.counted()
     if program is not None:
         queryset = queryset.filter(engagement__program=program)
     labels = dict(Outcome.choices)
@@ -267,4 +275,5 @@ class SessionExportResource(EscapedExportMixin, resources.ModelResource):
         export_order = fields
 
     def filter_export(self, queryset: QuerySet[CoachingSession], **kwargs: Any) -> QuerySet:
-        return queryset.select_related("engagement")
+        # The admin's list shows voided sessions (struck out); an export leaves them out.
+        return queryset.filter(session_counted()).select_related("engagement")

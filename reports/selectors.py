@@ -46,6 +46,7 @@ from engagements.models import (
     Status,
     held,
     held_count,
+    session_counted,
 )
 from feedback.models import ClosingSurvey, SessionRating
 from feedback.selectors import with_released_feedback
@@ -252,13 +253,18 @@ def _median_days(engagements: QuerySet[Engagement], figures: dict[str, Any]) -> 
 
 def _session_figures(program: Program) -> dict[str, Any]:
     """One query: held sessions of live engagements, and the session-rating average."""
-    return CoachingSession.objects.filter(engagement__program=program).aggregate(
-        held=Count(
-            "pk",
-            filter=held() & ~Q(engagement__status=Status.CANCELLED),
-        ),
-        rating_avg=Avg("rating__score"),
-        rating_count=Count("rating"),
+    # Voided sessions count nowhere: not held, and their ratings not averaged.
+    return (
+        CoachingSession.objects.counted()
+        .filter(engagement__program=program)
+        .aggregate(
+            held=Count(
+                "pk",
+                filter=held() & ~Q(engagement__status=Status.CANCELLED),
+            ),
+            rating_avg=Avg("rating__score"),
+            rating_count=Count("rating"),
+        )
     )
 
 
@@ -314,7 +320,9 @@ def coach_utilisation(*, program: Program) -> list[CoachLine]:
     are averaged over this program's sessions only.
     """
     ratings = SessionRating.objects.filter(
-        session__coach=OuterRef("pk"), session__engagement__program=program
+        session_counted("session__"),
+        session__coach=OuterRef("pk"),
+        session__engagement__program=program,
     )
     engagements = Engagement.objects.filter(coach=OuterRef("pk"))
     pool = Program.coaches.through.objects.filter(program=program).values("coachprofile")
@@ -450,7 +458,9 @@ def _participant_count() -> Coalesce:
 def programs_overview(*, programs: QuerySet[Program]) -> QuerySet[Program]:
     """Programs with participant counts and live program-level averages, in one query (staff)."""
     rating = (
-        SessionRating.objects.filter(session__engagement__program=OuterRef("pk"))
+        SessionRating.objects.filter(
+            session_counted("session__"), session__engagement__program=OuterRef("pk")
+        )
         .order_by()
         .values("session__engagement__program")
         .annotate(a=Avg("score"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,10 +16,13 @@ from tests.e2e.browser import Journey
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
 
-def log_session(journey: Journey, *, duration: str, outcome: str, notes: str) -> None:
+def log_session(
+    journey: Journey, *, duration: str, outcome: str, notes: str, days_ago: int = 0
+) -> None:
     page = journey.page
     form = page.locator("form", has=page.get_by_role("button", name="Log session"))
-    form.get_by_label("Date").fill(timezone.localdate().isoformat())
+    held_on = timezone.localdate() - timedelta(days=days_ago)
+    form.get_by_label("Date").fill(held_on.isoformat())
     form.get_by_label("Duration (minutes)").fill(duration)
     form.get_by_label("Outcome").select_option(label=outcome)
     form.get_by_label("Private notes").fill(notes)
@@ -55,7 +59,7 @@ def test_coach_logs_two_sessions_corrects_the_last_and_sees_the_engagement_in_pr
     expect(status).to_have_text("Coach selected")
     journey.check_page("engagement")
 
-    log_session(journey, duration="60", outcome="Held", notes="Goals for the quarter.")
+    log_session(journey, duration="60", outcome="Held", notes="Goals for the quarter.", days_ago=7)
     expect(page.get_by_role("status")).to_have_text("Session 1 logged.")
     expect(status).to_have_text("In progress")
     journey.check_page("engagement-one-session")

@@ -12,6 +12,7 @@ from time_machine import TimeMachineFixture
 
 from accounts.models import AuditEvent
 from coaches.models import CoachProfile
+from engagements.forms import session_submission_key
 from engagements.models import CoachingSession, Engagement, Outcome, Status
 from engagements.selectors import coach_session_history
 from nudges.models import FlagKind, NudgeFlag
@@ -59,7 +60,9 @@ def _valid(**overrides: object) -> dict[str, object]:
 
 
 def _log(engagement: Engagement, client: Client, **overrides: object) -> ClientResponse:
-    return client.post(_page(engagement), _valid(**overrides))
+    """Post the log form as a fresh rendering of it would (its own one-time key)."""
+    key = session_submission_key(engagement)
+    return client.post(_page(engagement), _valid(submission_key=key, **overrides))
 
 
 # --- Workspace ---------------------------------------------------------------

@@ -26,6 +26,9 @@ def _log(engagement: Engagement, *, days_ago: int = 1, **kwargs: Any) -> Coachin
         "duration_minutes": 60,
         "outcome": Outcome.HELD,
         "notes": "Talked about delegation.",
+        # Several sessions on one day are confirmed here; test_session_integrity.py
+        # covers the warning.
+        "confirm_same_date": True,
         **kwargs,
     }
     return services.session_log(**values)

@@ -31,6 +31,9 @@ def test_the_table_is_the_product_state_diagram() -> None:
     # from any active state, hold from an active state, resume to in_progress or
     # coach_selected, cancel from anything not finished, complete early.
     expected = {
+        ("completed", "in_progress"),
+        ("completed", "coach_selected"),
+        ("in_progress", "coach_selected"),
         ("invited", "coach_selected"),
         ("invited", "cancelled"),
         ("coach_selected", "invited"),

@@ -43,6 +43,7 @@ from django.http import HttpResponse, HttpResponseBase
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from engagements.forms import session_submission_key
 from tests.security.world import ROLES, World, build_world, fingerprint
 
 pytestmark = pytest.mark.django_db
@@ -162,6 +163,9 @@ def _session_form(w: World) -> dict[str, Any]:
         "duration_minutes": "45",
         "outcome": "held",
         "notes": "written by the matrix",
+        # The log form's one-time key and same-date confirmation (the correction ignores them).
+        "submission_key": session_submission_key(w.engagement),
+        "confirm_same_date": "on",
     }
 
 
@@ -232,6 +236,13 @@ RULES: dict[str, Rule] = {
         get=only("coach"),
         post=only("coach", answer=DONE),
         post_data=_session_form,
+        writers=("coach",),
+    ),
+    "coach_session_void": Rule(
+        kwargs=_session,
+        get=only("coach"),
+        post=only("coach", answer=DONE),
+        post_data=lambda w: {"reason": "Logged twice by mistake (the matrix)"},
         writers=("coach",),
     ),
     "coaches:photo": Rule(

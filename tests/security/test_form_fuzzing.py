@@ -39,7 +39,7 @@ from accounts.redirects import safe_next
 from accounts.views import PENDING_TOKEN
 from coaches.forms import CoachProfileForm
 from coaches.models import CoachProfile
-from engagements.forms import SessionForm
+from engagements.forms import SessionForm, session_submission_key
 from engagements.models import (
     MAX_SESSION_MINUTES,
     MIN_SESSION_MINUTES,
@@ -340,7 +340,9 @@ def test_session_log_form_writes_one_session_or_nothing(world: World, **data: An
         form = _session_form(world, data)
         valid = form.is_valid()
         before = row_counts()
-        response = client.post(url, data)
+        # As the page would post it: a fresh one-time key, a second session on a date confirmed.
+        key = session_submission_key(world.engagement)
+        response = client.post(url, {**data, "submission_key": key, "confirm_same_date": "on"})
         changes = count_changes(before, row_counts())
         latest = CoachingSession.objects.filter(engagement=world.engagement).order_by("number")
         sessions = list(latest)
@@ -359,6 +361,22 @@ def test_session_log_form_writes_one_session_or_nothing(world: World, **data: An
         cleaned["outcome"],
         cleaned["notes"],
     )
+
+
+@FUZZ
+@given(key=fuzz, confirm=fuzz)
+@example(key="0f2b7c2e5a8d4d6c9b1a3e5f7d9c1b2a:forged", confirm="on")
+def test_session_log_form_with_a_fuzzed_key_saves_nothing(
+    world: World, key: str, confirm: str
+) -> None:
+    """Anything but a key this site signed for this engagement's form is refused (400)."""
+    client = _client_for(world.coach.user)
+    url = reverse("coach_engagement", kwargs={"public_id": world.engagement.public_id})
+    data = {"held_on": TODAY, "duration_minutes": "60", "outcome": "held", "notes": "n"}
+    response, changes = _in_savepoint(
+        lambda: client.post(url, {**data, "submission_key": key, "confirm_same_date": confirm})
+    )
+    assert response.status_code == 400 and changes == {}
 
 
 @session_fuzz
@@ -546,6 +564,7 @@ def test_the_fuzzed_forms_cover_every_form_with_free_input() -> None:
         coach_forms.DirectoryFilterForm,
         coach_forms.CoachProfileForm,
         engagement_forms.SessionForm,
+        engagement_forms.SessionLogForm,
         engagement_forms.StatusFilterForm,
         engagement_forms.ReasonForm,
         feedback_forms.SessionRatingForm,
