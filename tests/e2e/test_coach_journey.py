@@ -87,6 +87,24 @@ def test_coach_logs_two_sessions_corrects_the_last_and_sees_the_engagement_in_pr
     expect(status).to_have_text("In progress")
     journey.check_page("engagement-corrected")
 
+    # The same date again: a warning first, then the confirmed second session; then
+    # the coach voids it, with a reason.
+    log_session(journey, duration="30", outcome="Held", notes="Entered twice.")
+    expect(page.get_by_text("A session on this date is already logged")).to_be_visible()
+    journey.check_page("same-date-warning")
+    page.get_by_label("Yes, log a second session on this date").check()
+    page.get_by_role("button", name="Log session").click()
+    expect(page.get_by_role("status")).to_have_text("Session 3 logged.")
+    page.get_by_role("link", name="Void session 3").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Void session 3")
+    journey.check_page("void-session")
+    page.get_by_label("Why is this session void?").fill("Logged twice by mistake.")
+    page.get_by_role("button", name="Void session 3").click()
+    expect(page.get_by_role("status")).to_have_text("Session 3 voided.")
+    expect(page.locator("tr.voided")).to_contain_text("Logged twice by mistake.")
+    expect(status).to_have_text("In progress")
+    journey.check_page("engagement-voided")
+
     page.get_by_role("link", name="Your engagements").first.click()
     expect(page.get_by_role("row", name="Robin Participant")).to_contain_text("In progress")
     expect(page.get_by_role("row", name="Robin Participant")).to_contain_text("2 of 6")
@@ -95,7 +113,8 @@ def test_coach_logs_two_sessions_corrects_the_last_and_sees_the_engagement_in_pr
     engagement.refresh_from_db()
     assert engagement.status == Status.IN_PROGRESS and engagement.sessions_logged == 2
     sessions = CoachingSession.objects.filter(engagement=engagement).order_by("number")
-    assert [(s.number, s.duration_minutes, s.outcome) for s in sessions] == [
-        (1, 60, "held"),
-        (2, 45, "no_show"),
+    assert [(s.number, s.duration_minutes, s.outcome, s.is_voided) for s in sessions] == [
+        (1, 60, "held", False),
+        (2, 45, "no_show", False),
+        (3, 30, "held", True),
     ]
