@@ -420,7 +420,7 @@ def test_a_tie_goes_to_the_duration_logged_last(
     engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
     for number, minutes in enumerate([45, 90, 45, 90], start=1):
         time_machine.move_to(NOW + timedelta(minutes=number), tick=False)
-        _log(other, coach_client, duration_minutes=str(minutes))
+        _log(other, coach_client, duration_minutes=str(minutes), confirm_same_date="on")
     assert _starting_values(coach_client, engagement)[1] == "90"
 
 
@@ -435,7 +435,8 @@ def test_only_the_last_ten_sessions_count(
     engagement = engagement_in(Status.COACH_SELECTED, coach=coach)
     for number, minutes in enumerate([60] * 8 + [45] * 6 + [90] * 4, start=1):
         time_machine.move_to(NOW + timedelta(minutes=number), tick=False)
-        assert _log(other, coach_client, duration_minutes=str(minutes)).status_code == 302
+        logged = _log(other, coach_client, duration_minutes=str(minutes), confirm_same_date="on")
+        assert logged.status_code == 302
     # 60 is the most frequent of all, 45 of the last ten.
     assert _starting_values(coach_client, engagement)[1] == "45"
 

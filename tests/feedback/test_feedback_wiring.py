@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
@@ -75,11 +77,11 @@ def test_participant_home_with_feedback_costs_the_same_for_any_number_of_session
     engagement = factories.engagement_with_coach(
         coach=coach, program=factories.ProgramFactory(sessions_per_engagement=allotment)
     )
-    for _ in range(count):
+    for i in range(count):
         services.session_log(
             engagement=engagement,
             coach=coach,
-            held_on=engagement.program.starts_on,
+            held_on=engagement.program.starts_on + timedelta(days=i),
             duration_minutes=60,
             outcome=Outcome.HELD,
             notes="",
