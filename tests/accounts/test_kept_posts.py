@@ -19,6 +19,7 @@ from accounts.kept_posts import (
     KeptPostLost,
     _cache_key,
 )
+from engagements.forms import session_submission_key
 from engagements.models import CoachingSession, Engagement, Status
 from tests import factories
 from tests.engagements.helpers import engagement_in
@@ -48,8 +49,10 @@ def _page(engagement: Engagement) -> str:
     return reverse("coach_engagement", kwargs={"public_id": engagement.public_id})
 
 
-def _typed() -> dict[str, str]:
+def _typed(engagement: Engagement) -> dict[str, str]:
+    """What the coach typed, with the one-time key the form carried."""
     return {
+        "submission_key": session_submission_key(engagement),
         "held_on": "2026-05-13",
         "duration_minutes": "75",
         "outcome": "late_cancel",
@@ -61,7 +64,7 @@ def _expire_while_typing(client: Client, engagement: Engagement, time_machine: A
     """The coach opens the form, types for 31 idle minutes and submits."""
     assert client.get(_page(engagement)).status_code == 200
     time_machine.move_to(START + timedelta(minutes=31), tick=False)
-    return client.post(_page(engagement), _typed())
+    return client.post(_page(engagement), _typed(engagement))
 
 
 def _field_values(body: str) -> dict[str, str]:
@@ -103,7 +106,7 @@ def test_notes_posted_after_the_session_expired_come_back_after_sign_in(
     }
     assert not CoachingSession.objects.exists(), "nothing is saved before the coach submits"
 
-    again = client.post(_page(engagement), _typed())
+    again = client.post(_page(engagement), _typed(engagement))
     assert again.status_code == 302
     session = CoachingSession.objects.get()
     assert (session.notes, session.duration_minutes, session.outcome) == (
@@ -216,7 +219,7 @@ def test_a_correction_posted_after_the_session_expired_comes_back_too(
     client: Client, sign_in: Any, coach: Any, engagement: Engagement, time_machine: Any
 ) -> None:
     sign_in(coach.user)
-    client.post(_page(engagement), {**_typed(), "notes": "first"})
+    client.post(_page(engagement), {**_typed(engagement), "notes": "first"})
     session = CoachingSession.objects.get()
     edit = reverse(
         "coach_session_edit",
@@ -224,7 +227,10 @@ def test_a_correction_posted_after_the_session_expired_comes_back_too(
     )
     time_machine.move_to(START + timedelta(minutes=31), tick=False)
 
-    assert client.post(edit, {**_typed(), "notes": NOTES})["Location"] == f"/login/?next={edit}"
+    assert (
+        client.post(edit, {**_typed(engagement), "notes": NOTES})["Location"]
+        == f"/login/?next={edit}"
+    )
     sign_in(coach.user, next=edit)
     body = client.get(edit).content.decode()
 
