@@ -288,6 +288,9 @@ def booking_confirm(
             held_on=held_on,
             duration_minutes=booked_minutes(locked),
             outcome=outcome,
+            # Each booking is its own meeting, confirmed once under its row lock:
+            # two bookings on one day are two sessions, not a double submission.
+            confirm_same_date=True,
         )
         locked.confirmed_session = session
         locked.save(update_fields=["confirmed_session", "updated_at"])

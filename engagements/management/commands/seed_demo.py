@@ -207,6 +207,8 @@ class Command(BaseCommand):
                 duration_minutes=(45, 60, 60, 90)[n % 4],
                 outcome=Outcome.NO_SHOW if (n + engagement.pk) % 11 == 0 else Outcome.HELD,
                 notes=d.NOTES[n % len(d.NOTES)],
+                # A short demo history may put two sessions on one day.
+                confirm_same_date=True,
             )
 
     def _backdate(
