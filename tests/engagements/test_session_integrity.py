@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -56,7 +57,7 @@ def _counts(engagement: Engagement) -> tuple[int, int, int]:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_ten_simultaneous_submissions_of_one_form_log_one_session(run_in_threads) -> None:  # noqa: ANN001
+def test_ten_simultaneous_submissions_of_one_form_log_one_session(run_in_threads: Any) -> None:
     engagement = engagement_in(Status.IN_PROGRESS)
     SessionFactory(
         engagement=engagement,
@@ -85,7 +86,7 @@ def test_ten_simultaneous_submissions_of_one_form_log_one_session(run_in_threads
 
 @pytest.mark.django_db
 def test_a_second_submission_of_the_same_form_gives_the_first_result_and_writes_nothing(
-    client,  # noqa: ANN001
+    client: Any,
 ) -> None:
     engagement = engagement_in(Status.COACH_SELECTED)
     client.force_login(coach_of(engagement).user)
@@ -105,7 +106,7 @@ def test_a_second_submission_of_the_same_form_gives_the_first_result_and_writes_
 
 
 @pytest.mark.django_db
-def test_each_rendering_of_the_form_carries_a_new_key(client) -> None:  # noqa: ANN001
+def test_each_rendering_of_the_form_carries_a_new_key(client: Any) -> None:
     engagement = engagement_in(Status.COACH_SELECTED)
     client.force_login(coach_of(engagement).user)
     first = _key_on_page(client.get(_page(engagement)).content.decode())
@@ -133,8 +134,7 @@ def test_each_rendering_of_the_form_carries_a_new_key(client) -> None:  # noqa: 
     ],
 )
 def test_a_missing_or_forged_key_is_refused_with_a_message_and_saves_nothing(
-    client,  # noqa: ANN001
-    key: str | None,
+    client: Any, key: str | None
 ) -> None:
     engagement = engagement_in(Status.COACH_SELECTED)
     client.force_login(coach_of(engagement).user)
@@ -158,7 +158,7 @@ def test_a_missing_or_forged_key_is_refused_with_a_message_and_saves_nothing(
 
 
 @pytest.mark.django_db
-def test_a_key_from_another_engagements_form_is_refused(client, coach) -> None:  # noqa: ANN001
+def test_a_key_from_another_engagements_form_is_refused(client: Any, coach: Any) -> None:
     mine = engagement_in(Status.COACH_SELECTED, coach=coach)
     other = engagement_in(Status.COACH_SELECTED, coach=coach)
     client.force_login(coach.user)
@@ -171,7 +171,7 @@ def test_a_key_from_another_engagements_form_is_refused(client, coach) -> None: 
 
 
 @pytest.mark.django_db
-def test_a_second_session_on_one_date_is_logged_only_after_confirmation(client) -> None:  # noqa: ANN001
+def test_a_second_session_on_one_date_is_logged_only_after_confirmation(client: Any) -> None:
     engagement = engagement_in(Status.COACH_SELECTED)
     client.force_login(coach_of(engagement).user)
     assert client.post(_page(engagement), _form(engagement, days_ago=2)).status_code == 302
@@ -202,7 +202,7 @@ def test_a_second_session_on_one_date_is_logged_only_after_confirmation(client) 
 
 
 @pytest.mark.django_db
-def test_another_date_needs_no_confirmation(client) -> None:  # noqa: ANN001
+def test_another_date_needs_no_confirmation(client: Any) -> None:
     engagement = engagement_in(Status.COACH_SELECTED)
     client.force_login(coach_of(engagement).user)
     client.post(_page(engagement), _form(engagement, days_ago=2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -164,7 +165,7 @@ def test_an_engagement_completed_early_on_hold_or_cancelled_keeps_its_status() -
         assert (_stored(engagement).status, _stored(engagement).sessions_logged) == (status, 1)
 
 
-def test_a_coach_voids_only_their_own_sessions_within_the_window(time_machine) -> None:  # noqa: ANN001
+def test_a_coach_voids_only_their_own_sessions_within_the_window(time_machine: Any) -> None:
     engagement = engagement_in(Status.COACH_SELECTED)
     session = _log(engagement, 1)
     other_coach = CoachFactory()
@@ -237,7 +238,7 @@ def test_a_voided_session_counts_nowhere() -> None:
         )
 
 
-def test_ratings_of_a_voided_session_stop_counting_at_the_next_release(settings) -> None:  # noqa: ANN001
+def test_ratings_of_a_voided_session_stop_counting_at_the_next_release(settings: Any) -> None:
     settings.MIN_GROUP_SIZE = 3
     coach = CoachFactory()
     engagements = [engagement_in(Status.COACH_SELECTED, coach=coach) for _ in range(7)]
@@ -274,7 +275,7 @@ def _page(engagement: Engagement) -> str:
     return reverse("coach_engagement", kwargs={"public_id": engagement.public_id})
 
 
-def test_a_coach_voids_a_session_from_its_page_with_a_reason(client) -> None:  # noqa: ANN001
+def test_a_coach_voids_a_session_from_its_page_with_a_reason(client: Any) -> None:
     engagement = engagement_in(Status.COACH_SELECTED)
     _log(engagement, 9)
     second = _log(engagement, 2)
@@ -296,7 +297,9 @@ def test_a_coach_voids_a_session_from_its_page_with_a_reason(client) -> None:  #
     assert _void_url(second) not in html  # voided once
 
 
-def test_the_void_link_is_gone_after_the_window_and_the_page_refuses(client, time_machine) -> None:  # noqa: ANN001
+def test_the_void_link_is_gone_after_the_window_and_the_page_refuses(
+    client: Any, time_machine: Any
+) -> None:
     engagement = engagement_in(Status.COACH_SELECTED)
     session = _log(engagement, 1)
     client.force_login(coach_of(engagement).user)
@@ -308,7 +311,7 @@ def test_the_void_link_is_gone_after_the_window_and_the_page_refuses(client, tim
     assert not CoachingSession.objects.get(pk=session.pk).is_voided
 
 
-def test_another_coach_or_the_participant_gets_a_404(client) -> None:  # noqa: ANN001
+def test_another_coach_or_the_participant_gets_a_404(client: Any) -> None:
     engagement = engagement_in(Status.COACH_SELECTED)
     session = _log(engagement, 1)
     for user in (CoachFactory().user, engagement.participant):
@@ -317,7 +320,7 @@ def test_another_coach_or_the_participant_gets_a_404(client) -> None:  # noqa: A
     assert not CoachingSession.objects.get(pk=session.pk).is_voided
 
 
-def test_the_participant_never_sees_a_voided_session_as_held(client) -> None:  # noqa: ANN001
+def test_the_participant_never_sees_a_voided_session_as_held(client: Any) -> None:
     engagement = engagement_in(Status.COACH_SELECTED)
     _log(engagement, 9)
     voided = _log(engagement, 2)

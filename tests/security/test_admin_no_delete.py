@@ -66,8 +66,8 @@ def _url(obj: Model, view: str, *args: object) -> str:
 
 @pytest.mark.parametrize("model", PROTECTED, ids=lambda m: m._meta.label)
 def test_no_admin_deletes_a_protected_record(
-    model: type[Model], admin_client_verified, staff
-) -> None:  # noqa: ANN001
+    model: type[Model], admin_client_verified: Any, staff: Any
+) -> None:
     obj = _one_of_each(staff)[model]
     model_admin = admin.site.get_model_admin(model)
     request = RequestFactory().get("/admin/")
@@ -90,8 +90,8 @@ def test_no_admin_deletes_a_protected_record(
 
 
 def test_the_session_admin_voids_through_the_service_with_a_reason(
-    admin_client_verified, staff
-) -> None:  # noqa: ANN001
+    admin_client_verified: Any, staff: Any
+) -> None:
     program = ProgramFactory(sessions_per_engagement=2)
     engagement = engagement_in(Status.COACH_SELECTED, program=program)
     first = _log(engagement, 5)
@@ -136,7 +136,7 @@ def test_the_session_admin_voids_through_the_service_with_a_reason(
     assert Engagement.objects.get(pk=engagement.pk).sessions_logged == 0
 
 
-def test_staff_void_sessions_older_than_the_coachs_window(admin_client_verified) -> None:  # noqa: ANN001
+def test_staff_void_sessions_older_than_the_coachs_window(admin_client_verified: Any) -> None:
     engagement = engagement_in(Status.COACH_SELECTED)
     session = _log(engagement, 1)
     CoachingSession.objects.filter(pk=session.pk).update(
