@@ -211,7 +211,16 @@ class TimelineEntry:
 
 
 # Sessions whose columns the page may show: never the notes (config/privacy.py).
-SESSION_COLUMNS = ("public_id", "number", "held_on", "duration_minutes", "outcome", "created_at")
+SESSION_COLUMNS = (
+    "public_id",
+    "number",
+    "held_on",
+    "duration_minutes",
+    "outcome",
+    "created_at",
+    "voided_at",
+    "void_reason",
+)
 
 
 @dataclass(frozen=True)
@@ -271,10 +280,12 @@ def engagement_timeline(engagement: Engagement, flags: list[NudgeFlag]) -> list[
 
 
 def _session_entry(row: dict[str, Any]) -> TimelineEntry:
+    # A voided session stays on staff's timeline, marked, with its reason.
+    voided = f" (voided: {row['void_reason']})" if row["voided_at"] else ""
     return TimelineEntry(
         at=row["created_at"],
         kind="session",
-        title=f"Session {row['number']} logged: {Outcome(row['outcome']).label.lower()}",
+        title=f"Session {row['number']} logged: {Outcome(row['outcome']).label.lower()}{voided}",
         detail=f"Held on {row['held_on']:%-d %b %Y}, {row['duration_minutes']} minutes",
         actor=row["coach_name"],
     )

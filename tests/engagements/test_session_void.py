@@ -19,6 +19,7 @@ from engagements.services import AlreadyVoided, ReasonRequired, VoidNotAllowed
 from feedback.models import FeedbackKind, ReleasedFeedback, SessionRating
 from feedback.selectors import rateable_sessions
 from feedback.services import SessionNotRateable, session_rate
+from nudges.selectors import engagement_timeline
 from reports.exports import engagement_rows, session_rows
 from reports.selectors import program_report
 from tests.engagements.helpers import engagement_in
@@ -332,3 +333,15 @@ def test_the_participant_never_sees_a_voided_session_as_held(client: Any) -> Non
     assert "1 of 6" in html
     assert "Duplicate entry" not in html
     assert str(voided.public_id) not in html
+
+
+def test_staffs_timeline_marks_a_voided_session_with_its_reason() -> None:
+    engagement = engagement_in(Status.COACH_SELECTED)
+    _log(engagement, 9)
+    voided = _log(engagement, 2)
+    session_void(session=voided, actor=UserFactory(role="staff"), reason="Duplicate entry")
+
+    titles = [entry.title for entry in engagement_timeline(_stored(engagement), [])]
+
+    assert "Session 2 logged: held (voided: Duplicate entry)" in titles
+    assert "Session 1 logged: held" in titles

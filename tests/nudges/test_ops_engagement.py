@@ -141,7 +141,12 @@ def test_the_page_reads_a_fixed_number_of_queries(ops, django_assert_num_queries
     run_nudges()
     for _ in range(12):
         session_log(
-            engagement=reload(big), coach=coach, held_on=TODAY, duration_minutes=45, outcome="held"
+            engagement=reload(big),
+            coach=coach,
+            held_on=TODAY,
+            duration_minutes=45,
+            outcome="held",
+            confirm_same_date=True,  # twelve on one day, on purpose
         )
     run_nudges(today=TODAY + timedelta(days=1))
 
