@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 
 import pytest
 import time_machine
+from django.core.mail import EmailMultiAlternatives
+from django.test import Client
 from django.urls import reverse
+from pytest_django import DjangoAssertNumQueries
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from engagements.models import Engagement, Status
 from engagements.services import engagement_put_on_hold, session_log
 from nudges.models import FlagKind, NudgeFlag
 from nudges.services import nudge_remind_now
 from tests.factories import CoachFactory, ProgramFactory, UserFactory
 from tests.nudges.helpers import NOW, TODAY, in_progress, invited, run_nudges, selected
+from tests.responses import ClientResponse
 from tests.signin import OTP_DEVICE_QUERY, SESSION_SAVE_QUERIES, login_verified
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def frozen_time():  # noqa: ANN201
+def frozen_time() -> Iterator[None]:
     with time_machine.travel(NOW, tick=False):
         yield
 
 
 @pytest.fixture
-def ops(client, staff):  # noqa: ANN001, ANN201
+def ops(client: Client, staff: User) -> Client:
     return login_verified(client, staff)
 
 
@@ -45,7 +50,7 @@ def reload(engagement: Engagement) -> Engagement:
     return Engagement.objects.get(pk=engagement.pk)
 
 
-def text(response) -> str:  # noqa: ANN001
+def text(response: ClientResponse) -> str:
     return response.content.decode()
 
 
@@ -53,7 +58,7 @@ def text(response) -> str:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("role", ["participant", "coach", "sponsor"])
-def test_other_roles_get_a_404_and_change_nothing(client, role) -> None:  # noqa: ANN001
+def test_other_roles_get_a_404_and_change_nothing(client: Client, role: str) -> None:
     engagement = selected(ProgramFactory(), days_ago=3)
     client.force_login(UserFactory(role=role))
 
@@ -62,7 +67,7 @@ def test_other_roles_get_a_404_and_change_nothing(client, role) -> None:  # noqa
     assert reload(engagement).status == Status.COACH_SELECTED
 
 
-def test_staff_without_a_verified_session_are_sent_to_sign_in(client, staff) -> None:  # noqa: ANN001
+def test_staff_without_a_verified_session_are_sent_to_sign_in(client: Client, staff: User) -> None:
     engagement = selected(ProgramFactory(), days_ago=3)
     client.force_login(staff)
 
@@ -73,7 +78,7 @@ def test_staff_without_a_verified_session_are_sent_to_sign_in(client, staff) -> 
     assert reload(engagement).status == Status.COACH_SELECTED
 
 
-def test_an_unknown_engagement_or_action_is_a_404(ops) -> None:  # noqa: ANN001
+def test_an_unknown_engagement_or_action_is_a_404(ops: Client) -> None:
     engagement = selected(ProgramFactory(), days_ago=3)
 
     assert ops.get("/ops/engagements/00000000-0000-0000-0000-000000000000/").status_code == 404
@@ -85,8 +90,8 @@ def test_an_unknown_engagement_or_action_is_a_404(ops) -> None:  # noqa: ANN001
 
 
 def test_the_timeline_shows_status_changes_sessions_flags_and_reminders_newest_first(
-    ops, staff
-) -> None:  # noqa: ANN001
+    ops: Client, staff: User
+) -> None:
     coach = CoachFactory(user__full_name="Cora Coach")
     engagement = selected(ProgramFactory(), days_ago=20, coach=coach)
     run_nudges()  # no first session after 14 days: flagged, both reminded
@@ -125,7 +130,7 @@ def test_the_timeline_shows_status_changes_sessions_flags_and_reminders_newest_f
     assert "by Cora Coach" in body
 
 
-def test_open_flags_say_how_long_the_engagement_has_been_stuck(ops) -> None:  # noqa: ANN001
+def test_open_flags_say_how_long_the_engagement_has_been_stuck(ops: Client) -> None:
     stalled = in_progress(ProgramFactory(), last_session_days_ago=40)
     run_nudges()
 
@@ -134,7 +139,9 @@ def test_open_flags_say_how_long_the_engagement_has_been_stuck(ops) -> None:  # 
     assert "Stalled: stuck for 40 days" in body
 
 
-def test_the_page_reads_a_fixed_number_of_queries(ops, django_assert_num_queries) -> None:  # noqa: ANN001
+def test_the_page_reads_a_fixed_number_of_queries(
+    ops: Client, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     coach = CoachFactory()
     small = selected(ProgramFactory(), days_ago=20, coach=coach)
     big = selected(ProgramFactory(sessions_per_engagement=30), days_ago=20, coach=coach)
@@ -169,7 +176,9 @@ def test_the_page_reads_a_fixed_number_of_queries(ops, django_assert_num_queries
         (Status.COMPLETED, set()),
     ],
 )
-def test_only_the_actions_the_status_allows_are_offered(ops, status, offered) -> None:  # noqa: ANN001
+def test_only_the_actions_the_status_allows_are_offered(
+    ops: Client, status: str, offered: set[str]
+) -> None:
     program = ProgramFactory()
     engagement = (
         invited(program, days_ago=1) if status == Status.INVITED else selected(program, days_ago=1)
@@ -185,7 +194,7 @@ def test_only_the_actions_the_status_allows_are_offered(ops, status, offered) ->
         assert "Nothing can be done now" in body
 
 
-def test_put_on_hold_then_resume(ops, staff) -> None:  # noqa: ANN001
+def test_put_on_hold_then_resume(ops: Client, staff: User) -> None:
     engagement = selected(ProgramFactory(), days_ago=3)
 
     held = ops.post(action(engagement, "hold"), {"reason": ""}, follow=True)
@@ -197,7 +206,7 @@ def test_put_on_hold_then_resume(ops, staff) -> None:  # noqa: ANN001
     assert AuditEvent.objects.filter(action="engagement.resumed", actor=staff).exists()
 
 
-def test_release_coach_frees_the_seat(ops) -> None:  # noqa: ANN001
+def test_release_coach_frees_the_seat(ops: Client) -> None:
     engagement = selected(ProgramFactory(), days_ago=3)
 
     response = ops.post(action(engagement, "release"), {"reason": ""})
@@ -210,7 +219,7 @@ def test_release_coach_frees_the_seat(ops) -> None:  # noqa: ANN001
 @pytest.mark.parametrize(
     ("name", "status"), [("cancel", Status.CANCELLED), ("complete", Status.COMPLETED)]
 )
-def test_cancel_and_complete_early_need_a_reason(ops, name, status) -> None:  # noqa: ANN001
+def test_cancel_and_complete_early_need_a_reason(ops: Client, name: str, status: str) -> None:
     engagement = selected(ProgramFactory(), days_ago=3)
 
     refused = ops.post(action(engagement, name), {"reason": "   "})
@@ -225,7 +234,7 @@ def test_cancel_and_complete_early_need_a_reason(ops, name, status) -> None:  # 
     assert reload(engagement).status_reason == "Left the company"
 
 
-def test_the_cancel_button_says_what_it_does(ops) -> None:  # noqa: ANN001
+def test_the_cancel_button_says_what_it_does(ops: Client) -> None:
     engagement = selected(ProgramFactory(), days_ago=3)
 
     body = text(ops.get(page(engagement)))
@@ -234,7 +243,7 @@ def test_the_cancel_button_says_what_it_does(ops) -> None:  # noqa: ANN001
     assert ">Cancel</button>" not in body
 
 
-def test_an_action_the_status_no_longer_allows_is_refused_with_a_message(ops) -> None:  # noqa: ANN001
+def test_an_action_the_status_no_longer_allows_is_refused_with_a_message(ops: Client) -> None:
     engagement = selected(ProgramFactory(), days_ago=3)
     engagement.transition_to(Status.COMPLETED)  # meanwhile, in another tab
 
@@ -254,8 +263,11 @@ def test_an_action_the_status_no_longer_allows_is_refused_with_a_message(ops) ->
 
 
 def test_send_a_reminder_now_emails_both_and_the_run_does_not_send_it_again(
-    ops, staff, mailoutbox, run_worker
-) -> None:  # noqa: ANN001
+    ops: Client,
+    staff: User,
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
+) -> None:
     engagement = selected(ProgramFactory(reminders_enabled=True), days_ago=20)
     NudgeFlag.objects.create(engagement=engagement, kind=FlagKind.NO_FIRST_SESSION, raised_at=NOW)
 
@@ -277,7 +289,9 @@ def test_send_a_reminder_now_emails_both_and_the_run_does_not_send_it_again(
     assert mailoutbox == []
 
 
-def test_a_second_reminder_within_a_day_is_refused(ops, mailoutbox, run_worker) -> None:  # noqa: ANN001
+def test_a_second_reminder_within_a_day_is_refused(
+    ops: Client, mailoutbox: list[EmailMultiAlternatives], run_worker: Callable[[], int]
+) -> None:
     engagement = invited(ProgramFactory(), days_ago=10)
     run_nudges()  # reminds the participant
     run_worker()
@@ -296,7 +310,9 @@ def test_a_second_reminder_within_a_day_is_refused(ops, mailoutbox, run_worker) 
     assert [m.to for m in mailoutbox] == [[engagement.participant.email]]
 
 
-def test_no_reminder_goes_to_someone_who_turned_them_off(ops, mailoutbox, run_worker) -> None:  # noqa: ANN001
+def test_no_reminder_goes_to_someone_who_turned_them_off(
+    ops: Client, mailoutbox: list[EmailMultiAlternatives], run_worker: Callable[[], int]
+) -> None:
     engagement = invited(ProgramFactory(), days_ago=10)
     NudgeFlag.objects.create(engagement=engagement, kind=FlagKind.NO_COACH_SELECTED, raised_at=NOW)
     type(engagement.participant).objects.filter(pk=engagement.participant_id).update(
@@ -312,7 +328,7 @@ def test_no_reminder_goes_to_someone_who_turned_them_off(ops, mailoutbox, run_wo
     assert NudgeFlag.objects.get().participant_notified_at is None
 
 
-def test_the_reminder_is_offered_only_for_flags_that_remind_someone(ops) -> None:  # noqa: ANN001
+def test_the_reminder_is_offered_only_for_flags_that_remind_someone(ops: Client) -> None:
     program = ProgramFactory(ends_on=date(2026, 3, 20))
     engagement = selected(program, days_ago=1)
     NudgeFlag.objects.create(engagement=engagement, kind=FlagKind.BEHIND_SCHEDULE, raised_at=NOW)
@@ -325,7 +341,7 @@ def test_the_reminder_is_offered_only_for_flags_that_remind_someone(ops) -> None
     assert "No open flag on this engagement calls for a reminder." in text(refused)
 
 
-def test_remind_now_refuses_while_a_run_holds_the_lock(staff) -> None:  # noqa: ANN001
+def test_remind_now_refuses_while_a_run_holds_the_lock(staff: User) -> None:
     from django.db import connection
 
     from config.errors import DomainError

@@ -3,16 +3,21 @@ filters, and a bulk "send a reminder now"."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 import time_machine
+from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
+from engagements.models import Engagement
 from nudges.models import FlagKind, NudgeFlag
 from tests.factories import CoachFactory, ProgramFactory
 from tests.nudges.helpers import NOW, in_progress, invited, run_nudges, selected
+from tests.responses import ClientResponse
 from tests.signin import login_verified
 
 pytestmark = pytest.mark.django_db
@@ -20,28 +25,28 @@ URL = "/ops/"
 
 
 @pytest.fixture(autouse=True)
-def frozen_time():  # noqa: ANN201
+def frozen_time() -> Iterator[None]:
     with time_machine.travel(NOW, tick=False):
         yield
 
 
 @pytest.fixture
-def ops(client: Client, staff) -> Client:  # noqa: ANN001
+def ops(client: Client, staff: User) -> Client:
     return login_verified(client, staff)
 
 
-def named(engagement, full_name: str):  # noqa: ANN001, ANN201
+def named(engagement: Engagement, full_name: str) -> Engagement:
     type(engagement.participant).objects.filter(pk=engagement.participant_id).update(
         full_name=full_name
     )
     return engagement
 
 
-def listed(response) -> list[str]:  # noqa: ANN001
+def listed(response: ClientResponse) -> list[str]:
     return [row.engagement.participant.full_name for row in response.context["page"].object_list]
 
 
-def test_program_reports_are_linked_from_the_nav_the_dashboard_and_the_admin(ops) -> None:  # noqa: ANN001
+def test_program_reports_are_linked_from_the_nav_the_dashboard_and_the_admin(ops: Client) -> None:
     dashboard = ops.get(URL).content.decode()
     admin = ops.get("/admin/").content.decode()
 
@@ -50,7 +55,7 @@ def test_program_reports_are_linked_from_the_nav_the_dashboard_and_the_admin(ops
     assert 'href="/ops/"' in admin
 
 
-def test_before_the_first_run_the_page_says_nothing_was_checked(ops) -> None:  # noqa: ANN001
+def test_before_the_first_run_the_page_says_nothing_was_checked(ops: Client) -> None:
     invited(ProgramFactory(), days_ago=30)
 
     body = ops.get(URL).content.decode()
@@ -60,7 +65,7 @@ def test_before_the_first_run_the_page_says_nothing_was_checked(ops) -> None:  #
     assert "Every engagement is moving" not in body
 
 
-def test_after_a_run_without_flags_it_says_so(ops) -> None:  # noqa: ANN001
+def test_after_a_run_without_flags_it_says_so(ops: Client) -> None:
     invited(ProgramFactory(), days_ago=1)
     run_nudges()
 
@@ -69,7 +74,7 @@ def test_after_a_run_without_flags_it_says_so(ops) -> None:  # noqa: ANN001
     assert "No open flags after the last run." in body
 
 
-def test_rows_say_how_long_the_engagement_has_been_stuck_not_the_flag_age(ops) -> None:  # noqa: ANN001
+def test_rows_say_how_long_the_engagement_has_been_stuck_not_the_flag_age(ops: Client) -> None:
     invited(ProgramFactory(), days_ago=12)
     in_progress(ProgramFactory(), last_session_days_ago=45)
     run_nudges()  # both flags raised just now
@@ -81,7 +86,7 @@ def test_rows_say_how_long_the_engagement_has_been_stuck_not_the_flag_age(ops) -
     assert "0 minutes" not in body
 
 
-def test_filters_by_program_kind_coach_and_days_stuck(ops) -> None:  # noqa: ANN001
+def test_filters_by_program_kind_coach_and_days_stuck(ops: Client) -> None:
     north, south = ProgramFactory(name="North"), ProgramFactory(name="South")
     cora = CoachFactory(user__full_name="Cora")
     named(invited(north, days_ago=10), "Ann Invited")
@@ -90,12 +95,12 @@ def test_filters_by_program_kind_coach_and_days_stuck(ops) -> None:  # noqa: ANN
     run_nudges()
 
     assert sorted(listed(ops.get(URL))) == ["Ann Invited", "Ben Selected", "Cid Selected"]
-    assert sorted(listed(ops.get(URL, {"program": north.public_id}))) == [
+    assert sorted(listed(ops.get(URL, {"program": str(north.public_id)}))) == [
         "Ann Invited",
         "Ben Selected",
     ]
     assert listed(ops.get(URL, {"kind": "no_coach_selected"})) == ["Ann Invited"]
-    assert listed(ops.get(URL, {"coach": cora.public_id})) == ["Ben Selected"]
+    assert listed(ops.get(URL, {"coach": str(cora.public_id)})) == ["Ben Selected"]
     assert sorted(listed(ops.get(URL, {"days": "20"}))) == ["Ben Selected", "Cid Selected"]
     assert listed(ops.get(URL, {"days": "21"})) == ["Cid Selected"]
     empty = ops.get(URL, {"days": "41"})
@@ -103,7 +108,7 @@ def test_filters_by_program_kind_coach_and_days_stuck(ops) -> None:  # noqa: ANN
     assert "No flagged engagement matches these filters." in empty.content.decode()
 
 
-def test_days_stuck_filter_reads_behind_schedule_from_the_program_end(ops) -> None:  # noqa: ANN001
+def test_days_stuck_filter_reads_behind_schedule_from_the_program_end(ops: Client) -> None:
     # Ends in 11 days with a 21-day threshold: behind schedule since 10 days ago.
     program = ProgramFactory(ends_on=NOW.date() + timedelta(days=11), starts_on=date(2026, 1, 1))
     late = named(selected(program, days_ago=2), "Lou Late")
@@ -124,7 +129,9 @@ def test_days_stuck_filter_reads_behind_schedule_from_the_program_end(ops) -> No
         ({"coach": "00000000-0000-0000-0000-000000000000"}, "Choose a coach from the list."),
     ],
 )
-def test_bad_filters_get_a_clear_message_not_an_error(ops, params, message) -> None:  # noqa: ANN001
+def test_bad_filters_get_a_clear_message_not_an_error(
+    ops: Client, params: dict[str, str], message: str
+) -> None:
     named(invited(ProgramFactory(), days_ago=10), "Ann Invited")
     run_nudges()
 
@@ -135,7 +142,7 @@ def test_bad_filters_get_a_clear_message_not_an_error(ops, params, message) -> N
     assert listed(response) == ["Ann Invited"]  # the list, unfiltered
 
 
-def test_pages_keep_the_filters(ops) -> None:  # noqa: ANN001
+def test_pages_keep_the_filters(ops: Client) -> None:
     program = ProgramFactory()
     for _ in range(51):
         invited(program, days_ago=10)
@@ -147,8 +154,11 @@ def test_pages_keep_the_filters(ops) -> None:  # noqa: ANN001
 
 
 def test_bulk_reminder_emails_each_person_once_and_is_recorded(
-    ops, staff, mailoutbox, run_worker
-) -> None:  # noqa: ANN001
+    ops: Client,
+    staff: User,
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
+) -> None:
     coach = CoachFactory()
     program = ProgramFactory()
     first = selected(program, days_ago=20, coach=coach)
@@ -174,7 +184,9 @@ def test_bulk_reminder_emails_each_person_once_and_is_recorded(
     assert "3 reminder emails queued." in followed
 
 
-def test_bulk_reminder_reports_what_it_refused(ops, mailoutbox, run_worker) -> None:  # noqa: ANN001
+def test_bulk_reminder_reports_what_it_refused(
+    ops: Client, mailoutbox: list[EmailMultiAlternatives], run_worker: Callable[[], int]
+) -> None:
     program = ProgramFactory()
     fresh = invited(program, days_ago=10)
     already = invited(program, days_ago=10)
@@ -200,7 +212,13 @@ def test_bulk_reminder_reports_what_it_refused(ops, mailoutbox, run_worker) -> N
         ({"engagement": [f"{n:032x}" for n in range(51)]}, "Tick at most 50 engagements"),
     ],
 )
-def test_bulk_reminder_refuses_a_bad_selection(ops, mailoutbox, run_worker, data, message) -> None:  # noqa: ANN001
+def test_bulk_reminder_refuses_a_bad_selection(
+    ops: Client,
+    mailoutbox: list[EmailMultiAlternatives],
+    run_worker: Callable[[], int],
+    data: dict[str, Any],
+    message: str,
+) -> None:
     response = ops.post("/ops/remind/", data)
     run_worker()
 
@@ -209,13 +227,13 @@ def test_bulk_reminder_refuses_a_bad_selection(ops, mailoutbox, run_worker, data
     assert mailoutbox == []
 
 
-def test_bulk_reminder_never_redirects_off_site(ops) -> None:  # noqa: ANN001
+def test_bulk_reminder_never_redirects_off_site(ops: Client) -> None:
     response = ops.post("/ops/remind/", {"next": "https://evil.example/"})
 
     assert response["Location"] == "/ops/"
 
 
-def test_bulk_reminder_needs_the_csrf_token(staff) -> None:  # noqa: ANN001
+def test_bulk_reminder_needs_the_csrf_token(staff: User) -> None:
     client = login_verified(Client(enforce_csrf_checks=True), staff)
     engagement = invited(ProgramFactory(), days_ago=10)
     NudgeFlag.objects.create(engagement=engagement, kind=FlagKind.NO_COACH_SELECTED)
