@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -16,7 +16,13 @@ from accounts.audit import audit_record
 from accounts.models import User
 from coaches.models import CoachProfile
 from config.errors import DomainError
-from engagements.models import ACTIVE_STATUSES, CoachingSession, Engagement
+from engagements.models import (
+    ACTIVE_STATUSES,
+    MAX_SESSION_MINUTES,
+    MIN_SESSION_MINUTES,
+    CoachingSession,
+    Engagement,
+)
 from engagements.services import session_log
 from scheduling.models import (
     BookingEndpoint,
@@ -252,13 +258,20 @@ class ConfirmationNotAllowed(DomainError):
     message = "This booking cannot be confirmed."
 
 
-# The session form's own bounds (engagements.models.CoachingSession).
-SHORTEST_MINUTES, LONGEST_MINUTES = 1, 480
-
-
 def booked_minutes(scheduled: ScheduledSession) -> int:
+    """The booked length, within the session's own range (15-240 minutes)."""
     minutes = round(scheduled.duration / timedelta(minutes=1))
-    return min(max(minutes, SHORTEST_MINUTES), LONGEST_MINUTES)
+    return min(max(minutes, MIN_SESSION_MINUTES), MAX_SESSION_MINUTES)
+
+
+def _typed_by_hand(engagement_id: int, held_on: date) -> CoachingSession | None:
+    """A counted session of that date that no booking confirmed: the coach typed it."""
+    return (
+        CoachingSession.objects.counted()
+        .filter(engagement_id=engagement_id, held_on=held_on, booking__isnull=True)
+        .order_by("number")
+        .first()
+    )
 
 
 def booking_confirm(
@@ -282,7 +295,8 @@ def booking_confirm(
         if not locked.has_ended(now):
             raise ConfirmationNotAllowed("This session has not ended yet.")
         held_on = timezone.localtime(locked.starts_at, zoneinfo.ZoneInfo(coach.time_zone)).date()
-        session = session_log(
+        # Already typed in by hand: the click confirms that session, never a second one.
+        session = _typed_by_hand(locked.engagement_id, held_on) or session_log(
             engagement=Engagement.objects.get(pk=locked.engagement_id),
             coach=coach,
             held_on=held_on,

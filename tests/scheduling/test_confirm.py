@@ -171,3 +171,35 @@ def test_a_concurrent_double_click_confirms_once(run_in_threads: Any) -> None:
     assert CoachingSession.objects.filter(engagement=engagement).count() == 1
     engagement.refresh_from_db()
     assert engagement.sessions_logged == 1
+
+
+@time_machine.travel(AFTER, tick=False)
+def test_a_session_typed_by_hand_on_the_booked_date_is_confirmed_not_logged_twice(
+    engagement: Any,
+) -> None:
+    typed = CoachingSession.objects.create(
+        engagement=engagement,
+        coach=engagement.coach,
+        number=1,
+        held_on=date(2026, 12, 10),
+        duration_minutes=45,
+    )
+    Engagement.objects.filter(pk=engagement.pk).update(sessions_logged=1)
+    booking = _booking(engagement)
+
+    assert booking_confirm(scheduled=booking, coach=engagement.coach, outcome="held") == typed
+
+    assert CoachingSession.objects.filter(engagement=engagement).count() == 1
+    booking.refresh_from_db()
+    assert booking.confirmed_session == typed
+    engagement.refresh_from_db()
+    assert engagement.sessions_logged == 1
+
+
+@time_machine.travel(AFTER, tick=False)
+def test_a_booking_shorter_than_a_session_may_be_is_logged_at_the_shortest_length(
+    engagement: Any,
+) -> None:
+    booking = _booking(engagement, end=START + timedelta(minutes=10))
+    session = booking_confirm(scheduled=booking, coach=engagement.coach, outcome="held")
+    assert session.duration_minutes == 15
