@@ -53,8 +53,19 @@ ENGAGEMENT_HEADER = [
     "sessions held",
     "last session date",
     "open flags",
+    "engagement id",
 ]
-SESSION_HEADER = ["engagement", "number", "date", "duration (minutes)", "outcome"]
+# "engagement id" (the engagement's public id) is in both files, so sessions join
+# engagements; each session also names its participant and the coach who held it.
+SESSION_HEADER = [
+    "engagement id",
+    "participant",
+    "coach",
+    "number",
+    "date",
+    "duration (minutes)",
+    "outcome",
+]
 
 
 def escape_csv_cell(value: Any) -> Any:
@@ -160,11 +171,12 @@ def engagement_rows(*, program: Program | None = None) -> Iterator[tuple[Any, ..
             "held_sessions",
             "last_session_on",
             "open_flag_count",
+            "public_id",
         )
         .iterator(chunk_size=CHUNK_SIZE)
     )
-    for name, email, program_name, coach, status, held, last, flags in rows:
-        yield (name, email, program_name, coach, labels[status], held, last, flags)
+    for name, email, program_name, coach, status, held, last, flags, public_id in rows:
+        yield (name, email, program_name, coach, labels[status], held, last, flags, public_id)
 
 
 def session_rows(*, program: Program | None = None) -> Iterator[tuple[Any, ...]]:
@@ -175,11 +187,19 @@ def session_rows(*, program: Program | None = None) -> Iterator[tuple[Any, ...]]
     labels = dict(Outcome.choices)
     rows = (
         queryset.order_by("engagement_id", "number")
-        .values_list("engagement__public_id", "number", "held_on", "duration_minutes", "outcome")
+        .values_list(
+            "engagement__public_id",
+            "engagement__participant__full_name",
+            "coach__user__full_name",
+            "number",
+            "held_on",
+            "duration_minutes",
+            "outcome",
+        )
         .iterator(chunk_size=CHUNK_SIZE)
     )
-    for engagement_id, number, held_on, minutes, outcome in rows:
-        yield (engagement_id, number, held_on, minutes, labels[outcome])
+    for *row, outcome in rows:
+        yield (*row, labels[outcome])
 
 
 # --- django-import-export (the admin's export) ----------------------------------
@@ -235,6 +255,7 @@ class EngagementExportResource(EscapedExportMixin, resources.ModelResource):
     open_flags = fields.Field(
         attribute="open_flag_count", column_name="open flags", widget=widgets.IntegerWidget()
     )
+    engagement_id = fields.Field(attribute="public_id", column_name="engagement id")
 
     class Meta:
         model = Engagement
@@ -247,6 +268,7 @@ class EngagementExportResource(EscapedExportMixin, resources.ModelResource):
             "sessions_held",
             "last_session_on",
             "open_flags",
+            "engagement_id",
         )
         export_order = fields
 
@@ -259,7 +281,11 @@ class SessionExportResource(EscapedExportMixin, resources.ModelResource):
 
     export_kind = "sessions"
 
-    engagement = fields.Field(attribute="engagement__public_id", column_name="engagement")
+    engagement = fields.Field(attribute="engagement__public_id", column_name="engagement id")
+    participant = fields.Field(
+        attribute="engagement__participant__full_name", column_name="participant"
+    )
+    coach = fields.Field(attribute="coach__user__full_name", column_name="coach")
     number = fields.Field(attribute="number", column_name="number", widget=widgets.IntegerWidget())
     held_on = fields.Field(attribute="held_on", column_name="date", widget=widgets.DateWidget())
     duration_minutes = fields.Field(
@@ -271,9 +297,19 @@ class SessionExportResource(EscapedExportMixin, resources.ModelResource):
 
     class Meta:
         model = CoachingSession
-        fields = ("engagement", "number", "held_on", "duration_minutes", "outcome")
+        fields = (
+            "engagement",
+            "participant",
+            "coach",
+            "number",
+            "held_on",
+            "duration_minutes",
+            "outcome",
+        )
         export_order = fields
 
     def filter_export(self, queryset: QuerySet[CoachingSession], **kwargs: Any) -> QuerySet:
         # The admin's list shows voided sessions (struck out); an export leaves them out.
-        return queryset.filter(session_counted()).select_related("engagement")
+        return queryset.filter(session_counted()).select_related(
+            "engagement__participant", "coach__user"
+        )

@@ -118,8 +118,9 @@ def test_engagements_export_has_the_columns_and_escapes_names(
         "2",
         "2026-03-02",
         "1",
+        str(engagement.public_id),
     ]
-    assert by_name["Ana Invited"][3:] == ["", "Invited", "0", "", "1"]
+    assert by_name["Ana Invited"][3:8] == ["", "Invited", "0", "", "1"]
     assert by_name["Dan Done"][4:7] == ["Completed", "4", "2026-03-09"]
 
 
@@ -138,12 +139,56 @@ def test_sessions_export_never_contains_notes(client: Client, report_data: Repor
     assert rows[0] == exports.SESSION_HEADER
     assert len(rows) == 1 + 9
     c = str(report_data.engagements["C"].public_id)
+    who = [c, "Cleo Progress", "Xavier Coach"]
     assert [r for r in rows if r[0] == c] == [
-        [c, "1", "2026-02-16", "60", "Held"],
-        [c, "2", "2026-02-23", "60", "No-show"],
-        [c, "3", "2026-03-02", "60", "Held"],
+        [*who, "1", "2026-02-16", "60", "Held"],
+        [*who, "2", "2026-02-23", "60", "No-show"],
+        [*who, "3", "2026-03-02", "60", "Held"],
     ]
     assert NOTES_MARKER not in "".join(",".join(r) for r in rows)
+
+
+def test_sessions_join_engagements_on_the_engagement_id(
+    client: Client, report_data: ReportData
+) -> None:
+    login_verified(client, report_data.staff)
+    program = {"program": str(report_data.program.public_id)}
+    engagements = read_csv(client.get(ENGAGEMENTS, program))
+    sessions = read_csv(client.get(SESSIONS, program))
+
+    key = engagements[0].index("engagement id")
+    by_id = {row[key]: dict(zip(engagements[0], row, strict=True)) for row in engagements[1:]}
+    joined = [(dict(zip(sessions[0], row, strict=True)), by_id[row[0]]) for row in sessions[1:]]
+
+    assert sessions[0][0] == "engagement id"
+    assert len(joined) == len(sessions) - 1 == 9  # every session finds its engagement
+    for session, engagement in joined:
+        assert session["participant"] == engagement["participant"]
+        assert session["coach"] == engagement["coach"]  # each held by the current coach here
+    dan = [s for s, e in joined if e["participant"] == "Dan Done"]
+    assert [s["number"] for s in dan] == ["1", "2", "3", "4"]
+
+
+def test_admin_exports_join_too(report_data: ReportData) -> None:
+    engagements = (
+        EngagementExportResource()
+        .export(Engagement.objects.filter(program=report_data.program))
+        .dict
+    )
+    sessions = (
+        SessionExportResource()
+        .export(CoachingSession.objects.filter(engagement__program=report_data.program))
+        .dict
+    )
+
+    by_id = {row["engagement id"]: row for row in engagements}
+    for session in sessions:
+        engagement = by_id[session["engagement id"]]
+        assert (session["participant"], session["coach"]) == (
+            engagement["participant"],
+            engagement["coach"],
+        )
+    assert len(sessions) == 9
 
 
 def test_each_export_writes_an_audit_event_with_the_row_count(
