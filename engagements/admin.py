@@ -86,14 +86,15 @@ class EngagementAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "program"]
     search_fields = ["participant__full_name", "participant__email", "coach__user__full_name"]
     list_select_related = ["participant", "program", "coach__user"]
-    # Status and coach change only through the engagement's transition method.
-    readonly_fields = [
+    # Read-only: status and coach change only through the engagement's transition
+    # method (the actions, the buttons above the page and the ops engagement page).
+    # status_version is the compare-and-set counter, nothing a person reads.
+    fields = readonly_fields = (
         "public_id",
         "participant",
         "program",
         "coach",
         "status",
-        "status_version",
         "status_reason",
         "sessions_logged",
         "last_session_on",
@@ -103,12 +104,20 @@ class EngagementAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
         "on_hold_at",
         "completed_at",
         "cancelled_at",
-    ]
+    )
     inlines = [EngagementCoachInline]
     actions = ["release_coach", "put_on_hold", "resume", "cancel", "complete_early"]
     change_form_template = "admin/engagements/engagement/change_form.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    # Nothing on the page is edited by hand, and an engagement is never deleted (its
+    # sessions, flags and audit trail are the record): no Save, no Delete.
+    def has_change_permission(self, request: HttpRequest, obj: Engagement | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Engagement | None = None) -> bool:
         return False
 
     # Every transition goes through the services, one engagement at a time, and
@@ -226,7 +235,7 @@ class EngagementAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
         engagement = self.get_object(request, unquote(object_id))
         if transition is None or engagement is None:
             raise Http404
-        if not self.has_change_permission(request, engagement):
+        if not self.has_view_permission(request, engagement):
             raise PermissionDenied
         posted = request.method == "POST"
         form = ReasonForm(request.POST if posted else None, required=transition.reason_required)

@@ -326,6 +326,9 @@ class EngagementCoach(models.Model):
 
     class Meta:
         ordering = ["assigned_at"]
+        # Not "engagement coachs": a row is one coach's time on the engagement.
+        verbose_name = "coach assignment"
+        verbose_name_plural = "coach history"
         constraints = [
             models.UniqueConstraint(
                 fields=["engagement"],

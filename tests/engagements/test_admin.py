@@ -309,3 +309,36 @@ def test_audit_events_are_searchable_by_actor_action_and_object(
     assert found("engagement.on_hold") == {on_hold.pk}
     assert on_hold.pk in found(str(engagement.public_id))
     assert found(staff.full_name) == {on_hold.pk}
+
+
+# --- The engagement's page is for reading: wording, fields, no Save or Delete ----------
+
+
+def test_engagement_change_page_is_read_only_and_links_the_ops_page(staff_client) -> None:  # noqa: ANN001
+    engagement = engagement_in(Status.COACH_SELECTED)
+    change = reverse("admin:engagements_engagement_change", args=[engagement.pk])
+    delete = reverse("admin:engagements_engagement_delete", args=[engagement.pk])
+
+    body = staff_client.get(change).content.decode()
+
+    ops_url = reverse("nudges:ops_engagement", kwargs={"public_id": engagement.public_id})
+    assert f'href="{ops_url}"' in body
+    assert "Coach history" in body
+    assert "coachs" not in body.lower()
+    assert "Status version" not in body and "status_version" not in body
+    assert 'name="_save"' not in body and 'name="_continue"' not in body
+    assert delete not in body
+    assert staff_client.post(change, {"status_reason": "forged"}).status_code == 403
+    assert staff_client.post(delete, {"post": "yes"}).status_code == 403
+    assert Engagement.objects.get(pk=engagement.pk).status_reason == ""
+
+
+def test_engagements_cannot_be_bulk_deleted(staff_client) -> None:  # noqa: ANN001
+    engagement = engagement_in(Status.INVITED)
+
+    staff_client.post(
+        CHANGELIST,
+        {"action": "delete_selected", ACTION_CHECKBOX_NAME: [engagement.pk], "post": "yes"},
+    )
+
+    assert Engagement.objects.filter(pk=engagement.pk).exists()
