@@ -38,7 +38,7 @@ def test_staff_import_coaches_run_nudges_and_see_the_flag_and_the_audit_trail(
 
     journey.sign_in(staff.email)
     page.wait_for_url("**/ops/")
-    expect(page.get_by_text("No open flags. Every engagement is moving.")).to_be_visible()
+    expect(page.get_by_text("No nudge run yet, so nothing has been checked")).to_be_visible()
     journey.check_page("ops-dashboard-before")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
@@ -84,7 +84,25 @@ def test_staff_import_coaches_run_nudges_and_see_the_flag_and_the_audit_trail(
     flagged = page.get_by_role("row", name="Quinn Slow")
     expect(flagged).to_contain_text("No coach selected")
     expect(page.get_by_role("row", name="Ada Lovelace")).to_contain_text("0 / 8")
+    expect(flagged).to_contain_text("stuck for 10 days")
     journey.check_page("ops-dashboard-flagged")
+
+    # The flagged row opens the ops engagement page: its timeline and its actions.
+    flagged.get_by_role("link", name="Quinn Slow").click()
+    page.wait_for_url("**/ops/engagements/*/")
+    timeline = page.locator(".timeline")
+    expect(timeline).to_contain_text("Flag raised: No coach selected")
+    expect(timeline).to_contain_text("Reminder sent to the participant")
+    journey.check_page("ops-engagement")
+    # The run reminded Quinn a moment ago: a second reminder now is refused, with why.
+    page.get_by_role("button", name="Send a reminder now").click()
+    expect(page.locator(".messages")).to_contain_text("reminded less than a day ago")
+    page.get_by_label("Reason to cancel").fill("Left the company")
+    page.get_by_role("button", name="Cancel the engagement").click()
+    expect(page.locator(".messages")).to_contain_text("Engagement cancelled.")
+    expect(timeline).to_contain_text("Invited → Cancelled")
+    expect(timeline).to_contain_text("Reason: Left the company")
+    journey.check_page("ops-engagement-cancelled")
 
     # The audit trail in the admin: the sign-in and the import, by this staff member.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
