@@ -138,7 +138,9 @@ def last_nudge_run() -> NudgeRun | None:
 
 # The date each rule reads (nudges/rules.py, flag_conditions): the condition began
 # then. behind_schedule reads no engagement date: it began the day the program came
-# within its threshold (ends_on - behind_schedule_days).
+# within its threshold (ends_on - behind_schedule_days). Any other kind (an
+# unconfirmed booking, whose date is the scheduling app's) counts from the day its
+# flag was raised, which the daily run does the day the rule first holds.
 STUCK_SINCE_FIELD: dict[FlagKind, str] = {
     FlagKind.NO_COACH_SELECTED: "invited_at",
     FlagKind.NO_FIRST_SESSION: "coach_selected_at",
@@ -156,6 +158,8 @@ def stuck_since(flag: NudgeFlag) -> date | None:
     kind = FlagKind(flag.kind)
     if kind == FlagKind.BEHIND_SCHEDULE:
         return _behind_schedule_since(engagement.program)
+    if kind not in STUCK_SINCE_FIELD:
+        return timezone.localdate(flag.raised_at)
     began: date | datetime | None = getattr(engagement, STUCK_SINCE_FIELD[kind])
     if isinstance(began, datetime):
         return timezone.localdate(began)
@@ -183,6 +187,8 @@ def stuck_at_least(days: int, *, today: date) -> Q:
         if _behind_schedule_since(program) <= latest
     ]
     by_kind.append(Q(kind=FlagKind.BEHIND_SCHEDULE, engagement__program__in=programs))
+    dated = [*STUCK_SINCE_FIELD, FlagKind.BEHIND_SCHEDULE]
+    by_kind.append(Q(raised_at__lt=next_day) & ~Q(kind__in=dated))
     return reduce(or_, by_kind)
 
 

@@ -242,3 +242,18 @@ def test_bulk_reminder_needs_the_csrf_token(staff: User) -> None:
 
     assert response.status_code == 403
     assert NudgeFlag.objects.get().participant_notified_at is None
+
+
+def test_an_unconfirmed_booking_counts_from_the_day_its_flag_was_raised(ops) -> None:  # noqa: ANN001
+    engagement = named(selected(ProgramFactory(), days_ago=30), "Una Unconfirmed")
+    NudgeFlag.objects.create(
+        engagement=engagement,
+        kind=FlagKind.UNCONFIRMED_SESSION,
+        raised_at=NOW - timedelta(days=5),
+    )
+
+    body = ops.get(URL).content.decode()
+
+    assert "Booked session not confirmed: stuck for 5 days" in body
+    assert listed(ops.get(URL, {"days": "5"})) == ["Una Unconfirmed"]
+    assert listed(ops.get(URL, {"days": "6"})) == []

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engagements', '0004_organization_time_zone'),
+        ('engagements', '0005_session_duration_within_form_limits'),
     ]
 
     operations = [
