@@ -112,12 +112,8 @@ class EngagementAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    # Nothing on the page is edited by hand, and an engagement is never deleted (its
-    # sessions, flags and audit trail are the record): no Save, no Delete.
+    # Nothing on the page is edited by hand (no Save); NoDeleteAdminMixin: no Delete.
     def has_change_permission(self, request: HttpRequest, obj: Engagement | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Engagement | None = None) -> bool:
         return False
 
     # Every transition goes through the services, one engagement at a time, and

@@ -314,7 +314,7 @@ def test_audit_events_are_searchable_by_actor_action_and_object(
 # --- The engagement's page is for reading: wording, fields, no Save or Delete ----------
 
 
-def test_engagement_change_page_is_read_only_and_links_the_ops_page(staff_client) -> None:  # noqa: ANN001
+def test_engagement_change_page_is_read_only_and_links_the_ops_page(staff_client: Client) -> None:
     engagement = engagement_in(Status.COACH_SELECTED)
     change = reverse("admin:engagements_engagement_change", args=[engagement.pk])
     delete = reverse("admin:engagements_engagement_delete", args=[engagement.pk])
@@ -333,7 +333,7 @@ def test_engagement_change_page_is_read_only_and_links_the_ops_page(staff_client
     assert Engagement.objects.get(pk=engagement.pk).status_reason == ""
 
 
-def test_engagements_cannot_be_bulk_deleted(staff_client) -> None:  # noqa: ANN001
+def test_engagements_cannot_be_bulk_deleted(staff_client: Client) -> None:
     engagement = engagement_in(Status.INVITED)
 
     staff_client.post(

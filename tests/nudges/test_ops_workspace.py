@@ -244,7 +244,7 @@ def test_bulk_reminder_needs_the_csrf_token(staff: User) -> None:
     assert NudgeFlag.objects.get().participant_notified_at is None
 
 
-def test_an_unconfirmed_booking_counts_from_the_day_its_flag_was_raised(ops) -> None:  # noqa: ANN001
+def test_an_unconfirmed_booking_counts_from_the_day_its_flag_was_raised(ops: Client) -> None:
     engagement = named(selected(ProgramFactory(), days_ago=30), "Una Unconfirmed")
     NudgeFlag.objects.create(
         engagement=engagement,

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engagements', '0005_session_duration_within_form_limits'),
+        ('engagements', '0006_session_submission_key_and_voiding'),
     ]
 
     operations = [
