@@ -29,7 +29,7 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.models import EmailCodeDevice, Role, User
-from accounts.services import SESSION_SECONDS
+from accounts.sessions import session_lifetime_start
 from bench.env import ROOT
 from coaches.models import CoachProfile
 from engagements.models import ACTIVE_STATUSES, Engagement, Organization, Program, Status
@@ -49,7 +49,7 @@ def signed_in_cookie(user: User) -> str:
     if user.role == Role.STAFF:
         device, _ = EmailCodeDevice.objects.get_or_create(user=user, defaults={"name": "Email"})
         store[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    store.set_expiry(SESSION_SECONDS[user.role])
+    session_lifetime_start(store, role=user.role)
     store.create()
     return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
 

@@ -13,7 +13,7 @@ from accounts.models import User
 from nudges.models import FlagKind, NudgeFlag
 from tests.factories import CoachFactory, ProgramFactory, UserFactory, engagement_with_coach
 from tests.nudges.helpers import NOW, invited, run_nudges, selected
-from tests.signin import OTP_DEVICE_QUERY, SESSION_SAVE_QUERIES, login_verified
+from tests.signin import OTP_DEVICE_QUERY, login_verified
 
 pytestmark = pytest.mark.django_db
 URL = "/ops/"
@@ -192,9 +192,8 @@ def test_dashboard_query_count_is_fixed(
 
     # session, user, flag summary, flagged count, flagged page ids, their
     # engagements, their open flags, coach count, a page of coaches with their
-    # load, last run, the unmatched bookings' count (scheduling's panel; none here), and
-    # the sliding-expiry session save
-    with django_assert_num_queries(11 + OTP_DEVICE_QUERY + SESSION_SAVE_QUERIES):
+    # load, last run, the unmatched bookings' count (scheduling's panel; none here)
+    with django_assert_num_queries(11 + OTP_DEVICE_QUERY):
         response = client.get(URL)
 
     assert response.status_code == 200
