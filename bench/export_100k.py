@@ -134,7 +134,7 @@ def build(database_url: str) -> None:
             for n in range(1, 4)
         )
         NudgeFlag.objects.bulk_create(
-            NudgeFlag(engagement=e, kind=FlagKind.NO_COACH_SELECTED)
+            NudgeFlag(engagement=e, program_id=e.program_id, kind=FlagKind.NO_COACH_SELECTED)
             for e in engagements
             if e.coach_id is None
         )

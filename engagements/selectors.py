@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.db.models import (
     BooleanField,
@@ -100,6 +100,36 @@ def coaches_with_load(
             output_field=BooleanField(),
         )
     )
+
+
+def full_coach_ids() -> QuerySet[Engagement, Any]:
+    """The ids of the full coaches (active >= capacity, as coaches_with_load) in one
+    GROUP BY over the active engagements: a subquery that PostgreSQL runs once."""
+    return (
+        Engagement.objects.filter(status__in=ACTIVE_STATUSES, coach__isnull=False)
+        .order_by()
+        .values("coach_id", "coach__capacity")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=F("coach__capacity"))
+        .values("coach_id")
+    )
+
+
+def coaches_with_load_full_first() -> QuerySet[WithAnnotations[CoachProfile, CoachLoad]]:
+    """Every coach with `active_count` and `is_full`, full ones first, for a paged list.
+
+    `is_full` comes from full_coach_ids, so sorting all coaches by it counts no
+    coach's engagements one by one; `active_count` is only in the SELECT list, so
+    PostgreSQL computes it for the rows of the page, after the sort and the limit.
+    """
+    coaches = CoachProfile.objects.annotate(
+        is_full=Case(
+            When(pk__in=Subquery(full_coach_ids()), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    ).annotate(active_count=active_engagement_count())
+    return cast("QuerySet[WithAnnotations[CoachProfile, CoachLoad]]", coaches.order_by("-is_full"))
 
 
 def open_pool_coaches(*, program: Program) -> QuerySet[WithAnnotations[CoachProfile, CoachLoad]]:

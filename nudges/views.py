@@ -14,11 +14,12 @@ from nudges import selectors
 @require_GET
 def ops_dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Open flags by kind and program, flagged engagements, coach capacity, the last run."""
+    last_run = selectors.last_nudge_run()
     context = {
-        "summary": selectors.open_flag_summary(),
-        "page": selectors.flagged_engagements_page(number=request.GET.get("page")),
+        "summary": selectors.open_flag_summary(run=last_run),
+        "page": selectors.flagged_engagements_page(number=request.GET.get("page"), run=last_run),
         "coaches": selectors.coach_capacity_page(number=request.GET.get("coaches_page")),
-        "last_run": selectors.last_nudge_run(),
+        "last_run": last_run,
         "now": timezone.now(),
     }
     return render(request, "nudges/dashboard.html", context)

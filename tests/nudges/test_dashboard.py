@@ -64,8 +64,7 @@ def test_staff_see_open_flags_by_program_and_kind_with_counts(client, staff) -> 
 
     assert response.status_code == 200
     summary = {
-        (row["engagement__program__name"], row["kind"]): row["count"]
-        for row in response.context["summary"]
+        (row["program__name"], row["kind"]): row["count"] for row in response.context["summary"]
     }
     assert summary == {
         ("Leaders 2026", FlagKind.NO_COACH_SELECTED): 3,
@@ -195,8 +194,32 @@ def test_dashboard_query_count_is_fixed(
     # load, last run, the unmatched bookings' count (scheduling's panel; none here)
     with django_assert_num_queries(11 + OTP_DEVICE_QUERY):
         response = client.get(URL)
-
     assert response.status_code == 200
+    # The flag summary and the flagged count are cached until the next run.
+    with django_assert_num_queries(9 + OTP_DEVICE_QUERY):
+        again = client.get(URL)
+    assert again.context["summary"] == response.context["summary"]
+    assert again.context["page"].paginator.count == flagged
+
+
+def test_the_cached_flag_figures_change_with_the_next_run(client, staff) -> None:  # noqa: ANN001
+    program = ProgramFactory(name="Leaders 2026")
+    invited(program, days_ago=10)
+    run_nudges()
+    login_verified(client, staff)
+    assert client.get(URL).context["page"].paginator.count == 1
+    for _ in range(2):
+        selected(program, days_ago=20)
+    assert client.get(URL).context["page"].paginator.count == 1  # no run yet
+
+    run_nudges()  # at the same instant: the later run still counts as the last one
+
+    response = client.get(URL)
+    assert response.context["page"].paginator.count == 3
+    assert {row["kind"]: row["count"] for row in response.context["summary"]} == {
+        FlagKind.NO_COACH_SELECTED: 1,
+        FlagKind.NO_FIRST_SESSION: 2,
+    }
 
 
 def test_run_on_the_demo_data_raises_flags_that_show_on_the_dashboard(

@@ -67,7 +67,7 @@ def build_program(size: int):  # noqa: ANN201
         if e.status == Status.COMPLETED
     )
     NudgeFlag.objects.bulk_create(
-        NudgeFlag(engagement=e, kind=FlagKind.NO_COACH_SELECTED)
+        NudgeFlag(engagement=e, program_id=e.program_id, kind=FlagKind.NO_COACH_SELECTED)
         for e in engagements
         if e.status == Status.INVITED
     )
