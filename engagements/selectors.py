@@ -142,6 +142,17 @@ def available_coaches(*, program: Program) -> QuerySet[WithAnnotations[CoachProf
     return open_pool_coaches(program=program).filter(is_full=False)
 
 
+def available_pool(*, program: Program) -> QuerySet[CoachProfile]:
+    """available_coaches computed once: its ids in one query, then a plain id list.
+
+    The directory filters the pool and lists its languages and specialties;
+    each of those reading available_coaches would count every pool coach's
+    active engagements again.
+    """
+    ids = list(available_coaches(program=program).order_by().values_list("pk", flat=True))
+    return CoachProfile.objects.filter(pk__in=ids)
+
+
 # --- The coach's engagements and sessions --------------------------------------
 
 # The session form starts with the coach's usual duration: the one they logged

@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Role, User
-from engagements.models import CoachingSession, Engagement, Organization, Outcome, Status
+from engagements.models import CoachingSession, Engagement, Organization, Outcome, Program, Status
 from feedback.models import ClosingSurvey, SessionRating
 from nudges.models import FlagKind, NudgeFlag
 from reports.selectors import PROGRESS_PAGE_SIZE, participant_progress, program_report
@@ -109,14 +109,14 @@ def test_report_pages_cost_the_same_for_10_and_2000(
     staff = UserFactory(role=Role.STAFF)
     sponsor = UserFactory(role=Role.SPONSOR)
     program.organization.sponsors.add(sponsor)
-    # session + user + program, then the report's own queries, then the session save.
+    # session + user + program, then the report's own queries.
     login_verified(client, staff)
     with django_assert_num_queries(3 + OTP_DEVICE_QUERY + BASE + 2):
         response = client.get(f"/ops/programs/{program.public_id}/report/")
     assert response.status_code == 200
     client.force_login(sponsor)
     # session + user + program (with its organization and released feedback), the
-    # report's own queries, then the session save: the per-person list is off.
+    # report's own queries: the per-person list is off.
     with django_assert_num_queries(3 + BASE):
         response = client.get(f"/sponsor/programs/{program.public_id}/")
     assert response.status_code == 200
@@ -132,3 +132,19 @@ def test_report_pages_cost_the_same_for_10_and_2000(
         assert response.status_code == (404 if past_the_end else 200)
     with django_assert_num_queries(3):  # session, user, programs
         assert client.get("/sponsor/").status_code == 200
+
+
+def test_staff_program_list_costs_the_same_for_one_and_three_programs(
+    client,  # noqa: ANN001
+    django_assert_num_queries,  # noqa: ANN001
+) -> None:
+    login_verified(client, UserFactory(role=Role.STAFF))
+    for programs in (1, 3):
+        while Program.objects.count() < programs:
+            build_program(4)
+        # session, user, OTP device, the programs with their counts and survey
+        # averages, then the rating averages of all of them in one GROUP BY
+        with django_assert_num_queries(4 + OTP_DEVICE_QUERY):
+            response = client.get("/ops/programs/")
+        assert response.status_code == 200
+        assert len(response.context["programs"]) == programs
