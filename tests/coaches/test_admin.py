@@ -50,7 +50,7 @@ def test_coach_list_query_count_does_not_grow_with_coaches(
     client.get(LIST)
 
     # session, user, OTP device, programs (filter), two counts, the coaches with
-    # their active counts, and the sliding-expiry session save
+    # their active counts
     with django_assert_num_queries(7):
         client.get(LIST)
 

@@ -202,7 +202,7 @@ def test_export_queries_do_not_grow_with_the_rows(
 ) -> None:  # noqa: ANN001
     program = build_program(size)
     login_verified(client, staff)
-    # session, user, program; one query for the rows; the audit event; the session save.
+    # session, user, program; one query for the rows; the audit event.
     with django_assert_num_queries(5 + OTP_DEVICE_QUERY):
         rows = read_csv(client.get(ENGAGEMENTS, {"program": str(program.public_id)}))
     assert len(rows) == 1 + size
