@@ -54,8 +54,8 @@ def write_csv(path: Path, *, run: str, rows: int = ROWS) -> None:
 def _row_by_row(path: str, program_id: str) -> str:
     from import_export.formats.base_formats import CSV
 
-    from coaches.imports import coaches_import
-    from coaches.resources import CoachImportResource
+    from engagements.coach_imports import coaches_import
+    from engagements.coach_resources import CoachImportResource
     from engagements.models import Program
 
     class RowByRow(CoachImportResource):
