@@ -1,4 +1,4 @@
-"""Sign out, at their very next request, anyone whose account was deactivated."""
+"""Sign out deactivated accounts at their next request; slide idle timeouts."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse
+
+from accounts.sessions import session_expiry_slide
 
 
 class ActiveUserMiddleware:
@@ -22,4 +24,20 @@ class ActiveUserMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if SESSION_KEY in request.session and not request.user.is_authenticated:
             request.session.flush()
+        return self.get_response(request)
+
+
+class SessionExpiryMiddleware:
+    """Slide a signed-in session's idle timeout, writing it only when due.
+
+    The rule and its interval are in accounts/sessions.py; Django's
+    SessionMiddleware saves the session only when this changed it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if SESSION_KEY in request.session and request.user.is_authenticated:
+            session_expiry_slide(request.session, role=request.user.role)
         return self.get_response(request)

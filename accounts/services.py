@@ -261,9 +261,3 @@ ROLE_HOMES: dict[str, str] = {
     Role.SPONSOR: "reports:sponsor_home",
     Role.STAFF: "nudges:ops_dashboard",
 }
-SESSION_SECONDS: dict[str, int] = {
-    Role.PARTICIPANT: 30 * 24 * 60 * 60,
-    Role.COACH: 30 * 60,
-    Role.SPONSOR: 30 * 60,
-    Role.STAFF: 30 * 60,
-}

@@ -21,12 +21,12 @@ from accounts.models import User
 from accounts.redirects import safe_next
 from accounts.services import (
     ROLE_HOMES,
-    SESSION_SECONDS,
     SignInWait,
     login_code_request,
     login_code_verify,
     reminders_switch,
 )
+from accounts.sessions import session_lifetime_start
 from accounts.unsubscribe import UnsubscribeLinkInvalid, unsubscribe_user
 from config.errors import DomainError
 
@@ -125,7 +125,7 @@ def _complete_sign_in(request: HttpRequest, device: django_otp.models.Device) ->
     # auth.login rotates the session key; django_otp.login marks it verified.
     auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     django_otp.login(request, device)
-    request.session.set_expiry(SESSION_SECONDS[user.role])
+    session_lifetime_start(request.session, role=user.role)
     for key in (PENDING_TOKEN, PENDING_EMAIL, PENDING_NEXT, PREVIOUS_TOKEN, PREVIOUS_SAME_ADDRESS):
         request.session.pop(key, None)
     return HttpResponseRedirect(next_url or reverse(ROLE_HOMES[user.role]))

@@ -2,13 +2,16 @@
 
     python -m bench.client latency < spec.json > result.json
     python -m bench.client contend < spec.json > result.json
+    python -m bench.client throughput < spec.json > result.json
 
 `latency` fetches each page one request at a time (a new connection each time,
 as gunicorn's sync workers close it after every response) and reports the
 median and 95th percentile of the full round trip: connect, send, read the
-whole body. `contend` first fetches the coach directory once per participant
-(untimed) to get a CSRF cookie and form token, then releases all clients at
-once on a barrier, each POSTing its selection, and reports what came back.
+whole body. `throughput` keeps `concurrency` requests in flight on each page
+in turn for a fixed time and reports requests per second. `contend` first
+fetches the coach directory once per participant (untimed) to get a CSRF
+cookie and form token, then releases all clients at once on a barrier, each
+POSTing its selection, and reports what came back.
 """
 
 from __future__ import annotations
@@ -82,6 +85,46 @@ def latency(spec: dict[str, Any]) -> dict[str, Any]:
     return results
 
 
+def _hammer(
+    port: int, targets: list[list[str]], *, first: int, step: int, stop: float
+) -> tuple[int, int]:
+    """Requests back to back until `stop`: (answered, not 200)."""
+    done = failed = 0
+    k = first
+    while time.perf_counter() < stop:
+        path, cookie = targets[k % len(targets)]
+        status, _, _, _ = request(port, "GET", path, cookie=cookie)
+        done += 1
+        failed += status != 200
+        k += step
+    return done, failed
+
+
+def throughput(spec: dict[str, Any]) -> dict[str, Any]:
+    """Per page: `concurrency` threads request it back to back for `seconds`; req/s."""
+    port, concurrency, duration = spec["port"], spec["concurrency"], spec["seconds"]
+    results = {}
+    for page in spec["pages"]:
+        started = time.perf_counter()
+        stop = started + duration
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            counts = list(
+                pool.map(
+                    lambda n, t=page["targets"], s=stop: _hammer(
+                        port, t, first=n, step=concurrency, stop=s
+                    ),
+                    range(concurrency),
+                )
+            )
+        elapsed = time.perf_counter() - started
+        results[page["name"]] = {
+            "per_second": sum(c[0] for c in counts) / elapsed,
+            "requests": sum(c[0] for c in counts),
+            "not_200": sum(c[1] for c in counts),
+        }
+    return results
+
+
 def _prepare(port: int, cookie: str) -> tuple[str, str]:
     """GET the directory as this participant: its CSRF cookie and the form token."""
     status, headers, body, _ = request(port, "GET", "/coaches/", cookie=cookie)
@@ -144,7 +187,8 @@ def contend(spec: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     mode = sys.argv[1]
     spec = json.load(sys.stdin)
-    result = latency(spec) if mode == "latency" else contend(spec)
+    modes = {"latency": latency, "contend": contend, "throughput": throughput}
+    result = modes[mode](spec)
     json.dump(result, sys.stdout)
 
 

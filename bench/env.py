@@ -29,7 +29,7 @@ def bench_env(*, database_url: str, cache_url: str) -> dict[str, str]:
         SECURE_SSL_REDIRECT="false",
         STATIC_MANIFEST="false",
         LOG_LEVEL="ERROR",
-        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_SETTINGS_MODULE="bench.settings",
         PYTHONPATH=str(ROOT),
     )
     return env

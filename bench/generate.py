@@ -62,8 +62,23 @@ class Generated:
     counts: dict[str, int]
 
 
-def generate() -> Generated:
+def scale_to(participants: int) -> None:
+    """Size the data set: programs of 2,000 participants (at least one), pools of 100.
+
+    100,000 gives the default set; 10,000 has 5 programs, 1,000 one program of
+    1,000. Module-level sizes, set before generate() and read by its writer.
+    """
+    global N_PARTICIPANTS, N_COACHES, N_PROGRAMS, N_ORGS, POOL_SIZE  # noqa: PLW0603
+    N_PARTICIPANTS = participants
+    N_PROGRAMS = max(1, participants // 2_000)
+    N_COACHES = 100 * N_PROGRAMS
+    N_ORGS = min(10, N_PROGRAMS)
+    POOL_SIZE = N_COACHES // N_PROGRAMS
+
+
+def generate(participants: int = 100_000) -> Generated:
     """Write the whole data set; the database must be migrated and empty."""
+    scale_to(participants)
     started = time.perf_counter()
     now = timezone.now().replace(microsecond=0)
     # One transaction: foreign keys are checked once, at commit (Django makes them
@@ -127,8 +142,11 @@ class _Writer:
         )
         self.copy(
             "engagements_organization",
-            ["id", "public_id", "name", "sponsors_see_individual_progress"],
-            ((o + 1, uuid.uuid4(), f"Client organization {o + 1}", False) for o in range(N_ORGS)),
+            ["id", "public_id", "name", "sponsors_see_individual_progress", "time_zone"],
+            (
+                (o + 1, uuid.uuid4(), f"Client organization {o + 1}", False, "Europe/Paris")
+                for o in range(N_ORGS)
+            ),
         )
 
     def write_users(self) -> None:

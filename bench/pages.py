@@ -29,7 +29,7 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.models import EmailCodeDevice, Role, User
-from accounts.services import SESSION_SECONDS
+from accounts.sessions import session_lifetime_start
 from bench.env import ROOT
 from coaches.models import CoachProfile
 from engagements.models import ACTIVE_STATUSES, Engagement, Organization, Program, Status
@@ -49,9 +49,15 @@ def signed_in_cookie(user: User) -> str:
     if user.role == Role.STAFF:
         device, _ = EmailCodeDevice.objects.get_or_create(user=user, defaults={"name": "Email"})
         store[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    store.set_expiry(SESSION_SECONDS[user.role])
+    session_lifetime_start(store, role=user.role)
     store.create()
     return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+
+# Issue 16's goals, as the most a page may cost in multiples of the bare signed-in view.
+PARTICIPANT_AND_COACH_GOAL = 2.0
+STAFF_AND_SPONSOR_GOAL = 10.0
+BARE_OVER_ANONYMOUS_GOAL = 1.5
 
 
 @dataclass(frozen=True)
@@ -59,15 +65,19 @@ class Page:
     name: str
     label: str
     targets: list[tuple[str, str]]  # (path, Cookie header) rotated over
+    goal: float | None = None  # at most this many times the bare signed-in view
 
 
 def _spread(queryset: Any, n: int = USERS_PER_PAGE) -> list[Any]:
     """n rows spread over the first 50 * n of `queryset` (varied users, reproducible)."""
-    return list(queryset[: 50 * n])[::50][:n]
+    rows = list(queryset[: 50 * n])
+    step = max(1, len(rows) // n)
+    return rows[::step][:n]
 
 
 def bench_pages() -> list[Page]:
-    """The floor and the five pages, each with USERS_PER_PAGE signed-in users."""
+    """The floors (anonymous, bare signed-in) and the pages, each with up to
+    USERS_PER_PAGE signed-in users."""
     today = timezone.localdate()
     running = Engagement.objects.filter(program__ends_on__gte=today).select_related("participant")
     with_coach = _spread(
@@ -91,20 +101,33 @@ def bench_pages() -> list[Page]:
         for coach in coaches
     ]
     staff = list(User.objects.filter(role=Role.STAFF).order_by("pk"))
+    staff_cookies = [signed_in_cookie(u) for u in staff]
     coach_cookies = [signed_in_cookie(coach.user) for coach in coaches]
     return [
-        Page("floor", "floor: landing page `/`, anonymous", [("/", "")]),
+        Page("floor", "anonymous landing `/` (floor)", [("/", "")]),
+        Page(
+            "bare",
+            "bare signed-in view `/bench/bare/`",
+            [("/bench/bare/", signed_in_cookie(e.participant)) for e in with_coach],
+        ),
         Page(
             "home",
             "participant home `/`",
             [("/", signed_in_cookie(e.participant)) for e in with_coach],
+            PARTICIPANT_AND_COACH_GOAL,
         ),
         Page(
             "directory",
             "coach directory `/coaches/`",
             [("/coaches/", signed_in_cookie(e.participant)) for e in choosing],
+            PARTICIPANT_AND_COACH_GOAL,
         ),
-        Page("workspace", "coach workspace `/coach/`", [("/coach/", c) for c in coach_cookies]),
+        Page(
+            "workspace",
+            "coach workspace `/coach/`",
+            [("/coach/", c) for c in coach_cookies],
+            PARTICIPANT_AND_COACH_GOAL,
+        ),
         Page(
             "engagement",
             "engagement page `/coach/engagements/<id>/`",
@@ -112,8 +135,49 @@ def bench_pages() -> list[Page]:
                 (f"/coach/engagements/{e.public_id}/", cookie)
                 for e, cookie in zip(engagements, coach_cookies, strict=True)
             ],
+            PARTICIPANT_AND_COACH_GOAL,
         ),
-        Page("ops", "ops dashboard `/ops/`", [("/ops/", signed_in_cookie(u)) for u in staff]),
+        *_staff_and_sponsor_pages(staff_cookies),
+    ]
+
+
+def _staff_and_sponsor_pages(staff_cookies: list[str]) -> list[Page]:
+    programs = _spread(Program.objects.order_by("pk"), n=10) or list(Program.objects.all())
+    sponsors = [
+        (sponsor, program)
+        for program in programs
+        for sponsor in program.organization.sponsors.all()[:1]
+    ]
+    staff_reports = [
+        (f"/ops/programs/{p.public_id}/report/", staff_cookies[n % len(staff_cookies)])
+        for n, p in enumerate(programs)
+    ]
+    return [
+        Page(
+            "ops",
+            "ops dashboard `/ops/`",
+            [("/ops/", c) for c in staff_cookies],
+            STAFF_AND_SPONSOR_GOAL,
+        ),
+        Page(
+            "programs",
+            "staff program list `/ops/programs/`",
+            [("/ops/programs/", c) for c in staff_cookies],
+            STAFF_AND_SPONSOR_GOAL,
+        ),
+        Page("report", "staff program report", staff_reports, STAFF_AND_SPONSOR_GOAL),
+        Page(
+            "sponsor_home",
+            "sponsor home `/sponsor/`",
+            [("/sponsor/", signed_in_cookie(s)) for s, _ in sponsors],
+            STAFF_AND_SPONSOR_GOAL,
+        ),
+        Page(
+            "sponsor_report",
+            "sponsor program report",
+            [(f"/sponsor/programs/{p.public_id}/", signed_in_cookie(s)) for s, p in sponsors],
+            STAFF_AND_SPONSOR_GOAL,
+        ),
     ]
 
 

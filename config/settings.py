@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.ActiveUserMiddleware",
+    "accounts.middleware.SessionExpiryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Inside auth and messages, so the page it fills in shows the signed-in header.
     "config.error_pages.BrandedErrorPageMiddleware",
@@ -134,7 +135,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     USING_SQLITE = True
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # No health check (a SELECT 1 round trip) at the start of every request: a
+    # connection that failed is marked unusable by the error and closed at the
+    # end of that request, and CONN_MAX_AGE renews every connection anyway.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    # JIT off for our connections: these are short OLTP queries, and a large cost
+    # estimate (the program report's coach query) made PostgreSQL spend about 1 s
+    # compiling one that runs in milliseconds (README, "Performance").
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
     USING_SQLITE = False
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -172,9 +180,10 @@ if not EMAIL_MESSAGE_ID_DOMAIN:
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "/login/"
-# Sign-in sets each session's lifetime by role (30 days, or 30 minutes for
-# coaches, sponsors and staff); saving on every request makes it an idle timeout.
-SESSION_SAVE_EVERY_REQUEST = True
+# Sign-in sets each session's lifetime by role (30 days, or 30 idle minutes for
+# coaches, sponsors and staff). A session is saved only when it changed:
+# accounts/sessions.py slides an idle timeout at most once a minute.
+SESSION_SAVE_EVERY_REQUEST = False
 
 # The client address: REMOTE_ADDR, or this request.META key when a trusted
 # proxy overwrites it (for example HTTP_X_REAL_IP). Never a header clients set.

@@ -58,10 +58,17 @@ class CoachImportSummary:
 
 
 def coaches_import(
-    *, rows: Sequence[CoachImportRow], program: Program | None, actor: User | None = None
+    *,
+    rows: Sequence[CoachImportRow],
+    program: Program | None,
+    actor: User | None = None,
+    audit: bool = True,
 ) -> CoachImportSummary:
     """Create or update coach users and profiles, their languages and specialties,
-    and add every imported coach to `program`'s pool, in bulk statements."""
+    and add every imported coach to `program`'s pool, in bulk statements.
+
+    `audit=False` when the caller records one event for several calls (a file
+    imported in chunks, `import_coaches`)."""
     summary = CoachImportSummary()
     with transaction.atomic():
         _write_users(rows)
@@ -83,7 +90,7 @@ def coaches_import(
         )
         if program is not None:
             summary.added_to_pool = _add_to_pool(program, [row.profile.pk for row in rows])
-        if rows or summary.added_to_pool:
+        if audit and (rows or summary.added_to_pool):
             audit_record(
                 action="coaches.imported",
                 obj=program,

@@ -215,11 +215,19 @@ class CoachImportResource(resources.ModelResource):
         report_skipped = True
 
     def __init__(
-        self, *, program: Program | None = None, actor: User | None = None, **kwargs: Any
+        self,
+        *,
+        program: Program | None = None,
+        actor: User | None = None,
+        audit: bool = True,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.program = program
         self.actor = actor
+        self.audit = audit
+        # A file imported in chunks: the rows before this one, for row numbers.
+        self.row_offset = 0
         self.profiles: dict[str, CoachProfile] = {}
         self.users: dict[str, User] = {}
         self.snapshots: dict[int, dict[str, Any]] = {}
@@ -251,6 +259,9 @@ class CoachImportResource(resources.ModelResource):
         self._load_existing(emails_to_look_up(dataset["email"]))
 
     def _load_existing(self, emails: set[str]) -> None:
+        """This dataset's existing users and profiles (one chunk's, when chunked)."""
+        self.profiles, self.snapshots, self.pending = {}, {}, []
+        self.summary = None
         self.users = {user.email: user for user in User.objects.filter(email__in=emails)}
         profiles = (
             CoachProfile.objects.filter(user__in=[user.pk for user in self.users.values()])
@@ -266,9 +277,12 @@ class CoachImportResource(resources.ModelResource):
                 "specialty_names": frozenset(s.name.lower() for s in profile.specialties.all()),
             }
         if self.program is not None:
-            self.pool_ids = set(
-                self.program.coaches.filter(pk__in=self.snapshots).values_list("pk", flat=True)
+            # The pool's link rows, not program.coaches: a file read in chunks
+            # asks once per chunk, which is not an N+1 on the program.
+            pool = Program.coaches.through.objects.filter(
+                program=self.program, coachprofile__in=self.snapshots
             )
+            self.pool_ids = set(pool.values_list("coachprofile_id", flat=True))
 
     def import_instance(self, instance: ImportedCoach, row: dict[str, Any], **kwargs: Any) -> None:
         errors: dict[str, Any] = {}
@@ -277,7 +291,8 @@ class CoachImportResource(resources.ModelResource):
         except ValidationError as error:
             errors = error.update_error_dict(errors)
         if "email" not in errors:
-            problem = self._email_problem(instance.email, kwargs.get("row_number", 0))
+            row_number = self.row_offset + kwargs.get("row_number", 0)
+            problem = self._email_problem(instance.email, row_number)
             if problem:
                 errors["email"] = [ValidationError(problem)]
         if instance.pk is None and "email" not in errors:
@@ -369,4 +384,6 @@ class CoachImportResource(resources.ModelResource):
         """Write everything at once, and only when every row is valid."""
         if result.has_errors() or result.has_validation_errors():
             return
-        self.summary = coaches_import(rows=self.pending, program=self.program, actor=self.actor)
+        self.summary = coaches_import(
+            rows=self.pending, program=self.program, actor=self.actor, audit=self.audit
+        )

@@ -95,16 +95,21 @@ def emails_to_look_up(values: Iterable[Any]) -> set[str]:
     return {email for email in emails if email and "\x00" not in email}
 
 
-def import_problems(result: Any) -> list[str]:
+def import_problems(result: Any, *, offset: int = 0) -> list[str]:
     """Every refused row and file-level error, one line each, in row order:
-    'File: ...', 'Row 3, capacity: Capacity cannot be negative.'"""
+    'File: ...', 'Row 3, capacity: Capacity cannot be negative.' `offset`: the
+    rows of the file before this result's dataset (a file imported in chunks)."""
     problems = [f"File: {error.error}" for error in result.base_errors]
     for number, errors in result.row_errors():
-        problems.extend(f"Row {number}: unexpected error ({error.error})" for error in errors)
+        problems.extend(
+            f"Row {number + offset}: unexpected error ({error.error})" for error in errors
+        )
     for invalid in result.invalid_rows:
         for column, messages in invalid.error_dict.items():
             where = "" if column == "__all__" else f", {column}"
-            problems.extend(f"Row {invalid.number}{where}: {message}" for message in messages)
+            problems.extend(
+                f"Row {invalid.number + offset}{where}: {message}" for message in messages
+            )
     return sorted(problems, key=_row_order)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.db.models import (
     BooleanField,
@@ -102,6 +102,36 @@ def coaches_with_load(
     )
 
 
+def full_coach_ids() -> QuerySet[Engagement, Any]:
+    """The ids of the full coaches (active >= capacity, as coaches_with_load) in one
+    GROUP BY over the active engagements: a subquery that PostgreSQL runs once."""
+    return (
+        Engagement.objects.filter(status__in=ACTIVE_STATUSES, coach__isnull=False)
+        .order_by()
+        .values("coach_id", "coach__capacity")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=F("coach__capacity"))
+        .values("coach_id")
+    )
+
+
+def coaches_with_load_full_first() -> QuerySet[WithAnnotations[CoachProfile, CoachLoad]]:
+    """Every coach with `active_count` and `is_full`, full ones first, for a paged list.
+
+    `is_full` comes from full_coach_ids, so sorting all coaches by it counts no
+    coach's engagements one by one; `active_count` is only in the SELECT list, so
+    PostgreSQL computes it for the rows of the page, after the sort and the limit.
+    """
+    coaches = CoachProfile.objects.annotate(
+        is_full=Case(
+            When(pk__in=Subquery(full_coach_ids()), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    ).annotate(active_count=active_engagement_count())
+    return cast("QuerySet[WithAnnotations[CoachProfile, CoachLoad]]", coaches.order_by("-is_full"))
+
+
 def open_pool_coaches(*, program: Program) -> QuerySet[WithAnnotations[CoachProfile, CoachLoad]]:
     """The program's pool less coaches who are inactive or not accepting; full ones included."""
     return coaches_with_load().filter(programs=program, user__is_active=True, accepting_new=True)
@@ -110,6 +140,17 @@ def open_pool_coaches(*, program: Program) -> QuerySet[WithAnnotations[CoachProf
 def available_coaches(*, program: Program) -> QuerySet[WithAnnotations[CoachProfile, CoachLoad]]:
     """The coaches a participant of `program` may choose: in its open pool and not full."""
     return open_pool_coaches(program=program).filter(is_full=False)
+
+
+def available_pool(*, program: Program) -> QuerySet[CoachProfile]:
+    """available_coaches computed once: its ids in one query, then a plain id list.
+
+    The directory filters the pool and lists its languages and specialties;
+    each of those reading available_coaches would count every pool coach's
+    active engagements again.
+    """
+    ids = list(available_coaches(program=program).order_by().values_list("pk", flat=True))
+    return CoachProfile.objects.filter(pk__in=ids)
 
 
 # --- The coach's engagements and sessions --------------------------------------

@@ -24,7 +24,7 @@ from config.errors import DomainError
 from engagements.forms import ReasonForm, SessionForm, SessionLogForm, StatusFilterForm
 from engagements.models import CoachingSession, Engagement
 from engagements.selectors import (
-    available_coaches,
+    available_pool,
     coach_engagement_or_404,
     coach_engagements,
     coach_session_history,
@@ -108,7 +108,7 @@ def _render_directory(
     engagement = participant_current_engagement(participant=request.user)
     context: dict[str, object] = {"engagement": engagement, "error": error}
     if engagement is not None and engagement.coach_id is None:
-        pool = available_coaches(program=engagement.program)
+        pool = available_pool(program=engagement.program)
         form = DirectoryFilterForm(request.GET or None, pool=pool)
         page = directory_page(
             participant=request.user, pool=form.filter(pool).distinct(), exclude=exclude

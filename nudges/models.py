@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -18,6 +20,12 @@ class NudgeFlag(models.Model):
 
     engagement = models.ForeignKey(
         "engagements.Engagement", on_delete=models.CASCADE, related_name="flags"
+    )
+    # The engagement's program (which never changes), stored so that the run and
+    # the dashboard read open flags by program without joining engagements; set
+    # by save() and by the run's INSERT. The partial index below serves both.
+    program = models.ForeignKey(
+        "engagements.Program", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     kind = models.CharField(max_length=32, choices=FlagKind.choices)
     raised_at = models.DateTimeField(default=timezone.now)
@@ -43,10 +51,24 @@ class NudgeFlag(models.Model):
                 condition=Q(kind__in=FlagKind.values), name="nudge_flag_kind_valid"
             ),
         ]
-        indexes = [models.Index(fields=["kind", "resolved_at"])]
+        indexes = [
+            models.Index(fields=["kind", "resolved_at"]),
+            # Open flags by program and kind: the run's resolve and raise, the
+            # dashboard's summary (an index-only scan with raised_at).
+            models.Index(
+                fields=["program", "kind", "raised_at"],
+                condition=Q(resolved_at__isnull=True),
+                name="open_flag_program_kind",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.engagement_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.program_id is None:
+            self.program_id = self.engagement.program_id
+        super().save(*args, **kwargs)
 
 
 class NudgeRun(models.Model):

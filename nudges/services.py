@@ -124,7 +124,11 @@ def _label(program: Program) -> str:
 def _flags_to_resolve(*, program: Program, today: date) -> Any:
     """Open flags of the program whose condition no longer holds (one UPDATE or COUNT)."""
     still_holds = flag_still_holds(program=program, today=today)
-    open_flags = NudgeFlag.objects.filter(resolved_at__isnull=True, engagement__program=program)
+    # program twice: the flags' own (their partial index) and their engagements'
+    # (so the join reads this program's engagements only, whatever the data size).
+    open_flags = NudgeFlag.objects.filter(
+        resolved_at__isnull=True, program=program, engagement__program=program
+    )
     return open_flags.exclude(still_holds) if still_holds else open_flags
 
 
@@ -134,7 +138,7 @@ def _candidates(*, program: Program, today: date) -> dict[FlagKind, QuerySet[Eng
     candidates = {}
     for kind, condition in flag_conditions(program=program, today=today).items():
         already_open = NudgeFlag.objects.filter(
-            engagement=OuterRef("pk"), kind=kind, resolved_at__isnull=True
+            engagement=OuterRef("pk"), program=program, kind=kind, resolved_at__isnull=True
         )
         candidates[kind] = (
             Engagement.objects.filter(condition, program=program)
@@ -168,12 +172,12 @@ def _raise_flags(*, program: Program, today: date, now: datetime) -> list[tuple[
     # WHERE 1 = 1 keeps SQLite from reading ON CONFLICT as a join constraint. With no
     # conflict target, DO NOTHING covers the partial unique index on open flags.
     sql = (
-        f"INSERT INTO {table} (engagement_id, kind, raised_at) "  # noqa: S608 - names are ours
-        f"SELECT n.engagement_id, n.kind, %s FROM ({candidates}) n WHERE 1 = 1 "
+        f"INSERT INTO {table} (engagement_id, program_id, kind, raised_at) "  # noqa: S608
+        f"SELECT n.engagement_id, %s, n.kind, %s FROM ({candidates}) n WHERE 1 = 1 "
         "ON CONFLICT DO NOTHING RETURNING id, kind"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [raised_at, *params])
+        cursor.execute(sql, [program.pk, raised_at, *params])
         return [(row[0], row[1]) for row in cursor.fetchall()]
 
 
@@ -188,11 +192,11 @@ def _count_candidates(*, program: Program, today: date) -> dict[str, int]:
 def _open_counts() -> dict[int, int]:
     rows = (
         NudgeFlag.objects.filter(resolved_at__isnull=True)
-        .values("engagement__program")
+        .values("program")
         .annotate(n=Count("pk"))
         .order_by()
     )
-    return {row["engagement__program"]: row["n"] for row in rows}
+    return {row["program"]: row["n"] for row in rows}
 
 
 def _apply_program(*, program: Program, today: date, now: datetime) -> ProgramResult:

@@ -33,13 +33,16 @@ def ops_dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = FlagFilterForm(request.GET)
     valid = form.is_valid()
     filters = selectors.FlagFilter(**form.cleaned_data) if valid else selectors.FlagFilter()
+    last_run = selectors.last_nudge_run()
     context = {
         "form": form,
         "filtered": valid and any(form.cleaned_data.values()),
-        "summary": selectors.open_flag_summary(),
-        "page": selectors.flagged_engagements_page(number=request.GET.get("page"), filters=filters),
+        "summary": selectors.open_flag_summary(run=last_run),
+        "page": selectors.flagged_engagements_page(
+            number=request.GET.get("page"), run=last_run, filters=filters
+        ),
         "coaches": selectors.coach_capacity_page(number=request.GET.get("coaches_page")),
-        "last_run": selectors.last_nudge_run(),
+        "last_run": last_run,
         "now": timezone.now(),
     }
     return render(request, "nudges/dashboard.html", context, status=200 if valid else 400)

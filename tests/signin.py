@@ -26,7 +26,3 @@ def login_verified(client: Client, user: User) -> Client:
 
 # A code-verified session (every staff page needs one) reads its OTP device once.
 OTP_DEVICE_QUERY = 1
-
-# Every signed-in request re-saves its session so idle expiry slides
-# (SESSION_SAVE_EVERY_REQUEST): a savepoint, the UPDATE and its release.
-SESSION_SAVE_QUERIES = 3

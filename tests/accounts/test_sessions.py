@@ -12,11 +12,14 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.sessions.models import Session
 from django.core.mail import EmailMultiAlternatives
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from time_machine import TimeMachineFixture
 
 from accounts.models import AuditEvent, User
 from accounts.services import user_deactivate
+from accounts.sessions import SESSION_SECONDS
 from tests import factories
 from tests.accounts.conftest import code_in
 
@@ -84,6 +87,88 @@ def test_other_roles_are_signed_out_after_thirty_idle_minutes(
     time_machine.shift(timedelta(minutes=29))  # 58 minutes in, but never idle for 30
     assert _signed_in(client)
     time_machine.shift(timedelta(minutes=30, seconds=1))
+    assert not _signed_in(client)
+
+
+def test_never_more_than_thirty_idle_minutes_between_two_expiry_writes(
+    client: Client, time_machine: TimeMachineFixture, sign_in: Callable[..., Any]
+) -> None:
+    time_machine.move_to(START, tick=False)
+    sign_in(factories.UserFactory(role="coach"))
+    time_machine.shift(timedelta(seconds=50))  # within the interval: nothing written
+    assert _signed_in(client)
+    time_machine.shift(timedelta(minutes=29, seconds=11))  # 30 min 1 s after sign-in
+    assert not _signed_in(client)
+
+
+@pytest.mark.parametrize(
+    ("role", "later"),
+    [
+        ("participant", timedelta(days=20)),
+        ("coach", timedelta(seconds=59)),
+        ("sponsor", timedelta(seconds=59)),
+        ("staff", timedelta(seconds=59)),
+    ],
+)
+def test_a_request_within_the_refresh_interval_writes_nothing_to_the_session_table(
+    client: Client,
+    time_machine: TimeMachineFixture,
+    sign_in: Callable[..., Any],
+    role: str,
+    later: timedelta,
+) -> None:
+    time_machine.move_to(START, tick=False)
+    sign_in(factories.UserFactory(role=role))
+    time_machine.shift(later)
+    with CaptureQueriesContext(connection) as queries:
+        assert _signed_in(client)
+    assert _session_writes(queries) == []
+    assert _stored_expiry(client) == START + timedelta(seconds=SESSION_SECONDS[role])
+
+
+@pytest.mark.parametrize("role", ["coach", "sponsor", "staff"])
+def test_the_idle_expiry_is_written_again_once_a_minute_has_passed(
+    client: Client, time_machine: TimeMachineFixture, sign_in: Callable[..., Any], role: str
+) -> None:
+    time_machine.move_to(START, tick=False)
+    sign_in(factories.UserFactory(role=role))
+    time_machine.shift(timedelta(minutes=1, seconds=1))
+    with CaptureQueriesContext(connection) as queries:
+        assert _signed_in(client)
+    assert len(_session_writes(queries)) == 1
+    assert _stored_expiry(client) == START + timedelta(minutes=31, seconds=1)
+    with CaptureQueriesContext(connection) as queries:
+        assert _signed_in(client)
+    assert _session_writes(queries) == []
+
+
+def test_a_session_stored_with_an_expiry_in_seconds_gets_a_date_once(
+    client: Client, time_machine: TimeMachineFixture
+) -> None:
+    time_machine.move_to(START, tick=False)
+    client.force_login(factories.UserFactory(role="coach"))
+    session = client.session
+    session.set_expiry(30 * 60)  # as sessions were stored before fixed dates
+    session.save()
+    time_machine.shift(timedelta(seconds=10))
+    assert _signed_in(client)
+    assert _stored_expiry(client) == START + timedelta(minutes=30, seconds=10)
+    with CaptureQueriesContext(connection) as queries:
+        assert _signed_in(client)
+    assert _session_writes(queries) == []
+
+
+def test_participant_sessions_do_not_slide(
+    client: Client,
+    time_machine: TimeMachineFixture,
+    sign_in: Callable[..., Any],
+    participant: User,
+) -> None:
+    time_machine.move_to(START, tick=False)
+    sign_in(participant)
+    time_machine.shift(timedelta(days=29, hours=23))
+    assert _signed_in(client)
+    time_machine.shift(timedelta(hours=1, seconds=1))  # 30 days after sign-in, used all along
     assert not _signed_in(client)
 
 
@@ -175,3 +260,15 @@ def test_no_email_or_code_reaches_logs_or_audit_events(
 def _signed_in(client: Client) -> bool:
     response = client.get("/")
     return SESSION_KEY in client.session and response.wsgi_request.user.is_authenticated
+
+
+def _session_writes(queries: CaptureQueriesContext) -> list[str]:
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if "django_session" in q["sql"] and not q["sql"].lstrip().upper().startswith("SELECT")
+    ]
+
+
+def _stored_expiry(client: Client) -> datetime:
+    return Session.objects.get(session_key=client.session.session_key).expire_date

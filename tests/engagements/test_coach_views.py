@@ -19,7 +19,6 @@ from nudges.models import FlagKind, NudgeFlag
 from tests.engagements.helpers import engagement_in
 from tests.factories import CoachFactory, ProgramFactory, UserFactory
 from tests.responses import ClientResponse
-from tests.signin import SESSION_SAVE_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -120,8 +119,8 @@ def test_workspace_query_count_does_not_grow(
         NudgeFlag.objects.create(engagement=engagement, kind=FlagKind.STALLED)
     # session, user, coach profile, engagements with their flags counted, the coach's
     # released feedback (1; it was 2 live aggregates), the bookings to confirm and the
-    # upcoming ones (scheduling's panel, 2), and the sliding-expiry session save
-    with django_assert_num_queries(7 + SESSION_SAVE_QUERIES):
+    # upcoming ones (scheduling's panel, 2)
+    with django_assert_num_queries(7):
         response = coach_client.get("/coach/")
     assert len(response.context["engagements"]) == count
 
@@ -363,8 +362,8 @@ def test_engagement_page_query_count_does_not_grow(
         for n in range(1, count + 1)
     )
     # session, user, coach profile, engagement with participant and program, sessions,
-    # the coach's usual duration, and the sliding-expiry session save
-    with django_assert_num_queries(6 + SESSION_SAVE_QUERIES):
+    # and the coach's usual duration
+    with django_assert_num_queries(6):
         response = coach_client.get(_page(engagement))
     assert len(response.context["sessions"]) == count
 

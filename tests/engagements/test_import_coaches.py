@@ -321,3 +321,60 @@ def test_command_reports_bad_user_columns_and_nul_bytes_as_rows_not_tracebacks(
         "Row 6, specialties: This cell contains a NUL character; remove it.",
     ]
     assert not User.objects.exists() and not CoachProfile.objects.exists()
+
+
+@pytest.fixture
+def chunks_of_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command reads the file 2 rows at a time (2,000 in production)."""
+    from engagements.management.commands import import_coaches
+
+    monkeypatch.setattr(import_coaches, "CHUNK_ROWS", 2)
+
+
+def _people(n: int) -> list[dict[str, str]]:
+    return [row(email=f"coach{i}@example.com", full_name=f"Coach {i}") for i in range(n)]
+
+
+def test_command_imports_a_file_in_chunks_as_one_import(
+    tmp_path: Path, program: Program, chunks_of_two: None
+) -> None:
+    out = io.StringIO()
+
+    call_command("import_coaches", write(tmp_path, *_people(5)), program=program.name, stdout=out)
+
+    assert "5 rows checked" in out.getvalue() and "5 new, 0 updated" in out.getvalue()
+    assert "5 added to" in out.getvalue()
+    assert program.coaches.count() == 5
+    event = AuditEvent.objects.get(action="coaches.imported")
+    assert event.after == {"created": 5, "updated": 0, "added_to_pool": 5}
+
+
+def test_command_numbers_rows_across_chunks_and_writes_nothing_from_earlier_chunks(
+    tmp_path: Path,
+    chunks_of_two: None,
+) -> None:
+    err = io.StringIO()
+    people = _people(5)
+    people[3] = row(email="coach0@example.com", full_name="Again")  # row 4, chunk 2
+    people[4] = row(email="coach4@example.com", capacity="lots")  # row 5, chunk 3
+    path = write(tmp_path, *people)
+
+    with pytest.raises(CommandError, match="2 of 5 rows are invalid; nothing was imported"):
+        call_command("import_coaches", path, stderr=err)
+
+    lines = err.getvalue().splitlines()
+    assert "Row 4, email: This email is already on row 1; each coach appears only once." in lines
+    assert "Row 5, capacity: Capacity must be a whole number, not “lots”." in lines
+    assert not User.objects.exists()
+    assert not AuditEvent.objects.filter(action="coaches.imported").exists()
+
+
+def test_command_reimport_in_chunks_changes_nothing(tmp_path: Path, chunks_of_two: None) -> None:
+    path = write(tmp_path, *_people(3))
+    call_command("import_coaches", path, stdout=io.StringIO())
+    out = io.StringIO()
+
+    call_command("import_coaches", path, stdout=out)
+
+    assert "0 new, 0 updated, 3 unchanged" in out.getvalue()
+    assert AuditEvent.objects.filter(action="coaches.imported").count() == 1

@@ -265,3 +265,17 @@ def test_query_count_of_a_run_does_not_grow_with_engagements(
 
     assert NudgeFlag.objects.filter(resolved_at__isnull=True).count() == size
     assert len(mailoutbox) == size + 2
+
+
+def test_flags_carry_their_engagements_program() -> None:
+    first, second = ProgramFactory(), ProgramFactory()
+    raised = [invited(first, days_ago=10), invited(second, days_ago=10)]
+    run_nudges()
+    by_hand = NudgeFlag.objects.create(engagement=raised[0], kind=FlagKind.STALLED)
+
+    flags = NudgeFlag.objects.select_related("engagement")
+    assert {(f.engagement_id, f.program_id) for f in flags} == {
+        (raised[0].pk, first.pk),
+        (raised[1].pk, second.pk),
+    }
+    assert by_hand.program_id == first.pk
