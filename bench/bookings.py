@@ -23,7 +23,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.env import ROOT, bench_env, setup_django
+from bench.env import ROOT, bench_env, database_drop, database_recreate, setup_django
 
 DB_NAME = "coachdesk_bench_bookings"
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     database_url = f"{pg_url}/{DB_NAME}"
     env = bench_env(database_url=database_url, cache_url=cache_url)
     env["BOOKING_HOOK_RATE"] = "1000000/m"  # measure the work, not the limiter's refusals
-    _recreate_database(pg_url)
+    database_recreate(pg_url, DB_NAME)
     try:
         subprocess.run(  # noqa: S603 - our own command
             [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True
@@ -53,24 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         from django.db import connections
 
         connections.close_all()
-        _drop_database(pg_url)
-
-
-def _admin(pg_url: str) -> Any:
-    import psycopg
-
-    return psycopg.connect(f"{pg_url}/postgres", autocommit=True)
-
-
-def _recreate_database(pg_url: str) -> None:
-    with _admin(pg_url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def _drop_database(pg_url: str) -> None:
-    with _admin(pg_url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        database_drop(pg_url, DB_NAME)
 
 
 def _world(coaches: int) -> list[tuple[Any, str]]:

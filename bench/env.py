@@ -6,6 +6,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "coachdesk_bench_"
@@ -50,3 +51,22 @@ def current_rss_kib() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def admin_connection(pg_url: str) -> Any:
+    """An autocommit connection to the server's `postgres` database (CREATE/DROP DATABASE)."""
+    import psycopg
+
+    return psycopg.connect(f"{pg_url.rstrip('/')}/postgres", autocommit=True)
+
+
+def database_recreate(pg_url: str, name: str) -> None:
+    """A new, empty database `name` (any old one is dropped first)."""
+    with admin_connection(pg_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def database_drop(pg_url: str, name: str) -> None:
+    with admin_connection(pg_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

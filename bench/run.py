@@ -21,7 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from bench.env import PREFIX, ROOT, bench_env, setup_django
+from bench.env import PREFIX, ROOT, admin_connection, bench_env, database_drop, setup_django
 
 PARTS = ("nudges", "export", "queries", "latency", "throughput", "contention", "import")
 SCALES = (1_000, 10_000, 100_000)
@@ -164,14 +164,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _admin_connect(pg_url: str) -> Any:
-    import psycopg
-
-    return psycopg.connect(f"{pg_url.rstrip('/')}/postgres", autocommit=True)
-
-
 def _create_database(pg_url: str, name: str) -> None:
-    with _admin_connect(pg_url) as conn:
+    with admin_connection(pg_url) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             sys.exit(
                 f"{name} exists: drop it (dropdb {name}) or measure it again with "
@@ -181,8 +175,7 @@ def _create_database(pg_url: str, name: str) -> None:
 
 
 def _drop_database(pg_url: str, name: str) -> None:
-    with _admin_connect(pg_url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    database_drop(pg_url, name)
     print(f"Dropped {name}.")
 
 

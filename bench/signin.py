@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench.client import TOKEN, request
-from bench.env import ROOT, bench_env, setup_django
+from bench.env import ROOT, bench_env, database_drop, database_recreate, setup_django
 
 DB_NAME = "coachdesk_bench_signin"
 CODE = re.compile(r"sign-in code is:\s+(\d{6})")
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     sink = Path(tempfile.mkdtemp(prefix="coachdesk-mail-"))
     env = bench_env(database_url=database_url, cache_url=cache_url)
     env["EMAIL_URL"] = f"filemail://{sink}"
-    _recreate_database(pg_url)
+    database_recreate(pg_url, DB_NAME)
     try:
         subprocess.run(  # noqa: S603 - our own command
             [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True
@@ -82,24 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         from django.db import connections
 
         connections.close_all()
-        _drop_database(pg_url)
-
-
-def _admin(pg_url: str) -> Any:
-    import psycopg
-
-    return psycopg.connect(f"{pg_url}/postgres", autocommit=True)
-
-
-def _recreate_database(pg_url: str) -> None:
-    with _admin(pg_url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def _drop_database(pg_url: str) -> None:
-    with _admin(pg_url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        database_drop(pg_url, DB_NAME)
 
 
 def _users(emails: list[str]) -> None:
