@@ -90,18 +90,26 @@ def coaches_import(
         )
         if program is not None:
             summary.added_to_pool = _add_to_pool(program, [row.profile.pk for row in rows])
-        if audit and (rows or summary.added_to_pool):
-            audit_record(
-                action="coaches.imported",
-                obj=program,
-                actor=actor,
-                after={
-                    "created": summary.created,
-                    "updated": summary.updated,
-                    "added_to_pool": summary.added_to_pool,
-                },
-            )
+        if audit:
+            coaches_import_audit(summary, program=program, actor=actor)
     return summary
+
+
+def coaches_import_audit(
+    summary: CoachImportSummary, *, program: Program | None, actor: User | None
+) -> None:
+    """One audit event for an import that changed something (a call, or a whole file)."""
+    if summary.created or summary.updated or summary.added_to_pool:
+        audit_record(
+            action="coaches.imported",
+            obj=program,
+            actor=actor,
+            after={
+                "created": summary.created,
+                "updated": summary.updated,
+                "added_to_pool": summary.added_to_pool,
+            },
+        )
 
 
 def _union(sets: Iterable[frozenset[str]]) -> set[str]:

@@ -20,8 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from tablib import Dataset, InvalidDimensions
 
-from accounts.audit import audit_record
-from engagements.coach_imports import CoachImportSummary
+from engagements.coach_imports import CoachImportSummary, coaches_import_audit
 from engagements.coach_resources import COLUMNS, CoachImportResource
 from engagements.imports import ImportFileError, find_program, import_problems
 from engagements.models import Program
@@ -139,14 +138,4 @@ class Command(BaseCommand):
 
     def _audit(self, summary: CoachImportSummary, *, program: Program | None) -> None:
         """One audit event for the whole file, as coaches_import records for one call."""
-        if summary.created or summary.updated or summary.added_to_pool:
-            audit_record(
-                action="coaches.imported",
-                obj=program,
-                actor=None,
-                after={
-                    "created": summary.created,
-                    "updated": summary.updated,
-                    "added_to_pool": summary.added_to_pool,
-                },
-            )
+        coaches_import_audit(summary, program=program, actor=None)
