@@ -52,23 +52,54 @@ def _until_next_run[T](name: str, run: NudgeRun | None, compute: Callable[[], T]
     return cast(T, cache.get_or_set(f"nudges:{name}:{state}", compute, AGGREGATES_CACHE_SECONDS))
 
 
-def open_flag_summary(*, run: NudgeRun | None) -> list[dict[str, Any]]:
-    """Open flags counted per program and kind, with the oldest one's raise time.
+def open_flag_summary(*, run: NudgeRun | None, today: date | None = None) -> list[dict[str, Any]]:
+    """Open flags counted per program and kind, each group with `longest_stuck` in days:
+    how long its longest-stuck engagement has been stuck (stuck_since, per group).
 
-    One GROUP BY over the open flags' partial index (program, kind, raised_at);
-    `run` is the last run (last_nudge_run), which keys the cache.
+    One GROUP BY over the open flags (program, kind), with the earliest of each date a
+    rule reads; `run` is the last run (last_nudge_run), which keys the cache. The days
+    are counted from those dates on each reading, so a cached summary stays true.
     """
 
     def compute() -> list[dict[str, Any]]:
-        return [
-            {**row, "kind_label": FlagKind(row["kind"]).label}
-            for row in _open_flags()
+        earliest = {f"since_{field}": Min(f"engagement__{field}") for field in _SINCE_FIELDS}
+        rows = (
+            _open_flags()
             .values("kind", "program__name")
-            .annotate(count=Count("pk"), oldest=Min("raised_at"))
+            .annotate(
+                count=Count("pk"),
+                oldest=Min("raised_at"),
+                ends_on=Min("program__ends_on"),
+                behind_schedule_days=Min("program__behind_schedule_days"),
+                **earliest,
+            )
             .order_by("program__name", "kind")
-        ]
+        )
+        return [dict(row) for row in rows]
 
-    return _until_next_run("summary", run, compute)
+    today = today or timezone.localdate()
+    rows = _until_next_run("summary", run, compute)
+    return [
+        {**row, "kind_label": FlagKind(row["kind"]).label, "longest_stuck": _group_days(row, today)}
+        for row in rows
+    ]
+
+
+def _group_days(row: dict[str, Any], today: date) -> int:
+    """Days since the group's condition began (the same dates as stuck_since)."""
+    kind = FlagKind(row["kind"])
+    began: date | datetime | None
+    if kind == FlagKind.BEHIND_SCHEDULE:
+        began = row["ends_on"] - timedelta(days=row["behind_schedule_days"])
+    elif kind in STUCK_SINCE_FIELD:
+        began = row[f"since_{STUCK_SINCE_FIELD[kind]}"]
+    else:
+        began = row["oldest"]
+    if began is None:
+        began = row["oldest"]
+    if isinstance(began, datetime):
+        began = timezone.localdate(began)
+    return max((today - began).days, 0)
 
 
 class _CountedPaginator(Paginator):
@@ -205,6 +236,7 @@ STUCK_SINCE_FIELD: dict[FlagKind, str] = {
     FlagKind.NO_FIRST_SESSION: "coach_selected_at",
     FlagKind.STALLED: "last_session_on",
 }
+_SINCE_FIELDS = sorted(set(STUCK_SINCE_FIELD.values()))
 
 
 def _behind_schedule_since(program: Program) -> date:

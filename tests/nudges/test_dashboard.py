@@ -262,3 +262,21 @@ def test_run_on_the_demo_data_raises_flags_that_show_on_the_dashboard(
         NudgeFlag.objects.values("engagement").distinct().count()
     )
     assert b"Stalled" in response.content
+
+
+def test_the_summary_says_how_long_the_longest_stuck_has_been_stuck_not_the_flags_age(
+    client: Client, staff: User
+) -> None:
+    program = ProgramFactory(name="Leaders 2026")
+    invited(program, days_ago=10)
+    invited(program, days_ago=8)
+    run_nudges()  # the flags are raised now: 0 minutes old
+    login_verified(client, staff)
+
+    response = client.get(URL)
+
+    (row,) = response.context["summary"]
+    assert (row["kind"], row["count"], row["longest_stuck"]) == (FlagKind.NO_COACH_SELECTED, 2, 10)
+    assert "Longest stuck" in response.content.decode()
+    assert "10 days" in response.content.decode()
+    assert "minutes ago" not in response.content.decode()
