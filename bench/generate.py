@@ -376,6 +376,7 @@ class _Writer:
                         (45, 60, 90)[n % 3],
                         outcome,
                         f"Session {n}: worked on the next step of the development plan.",
+                        "",  # void_reason: none is voided
                         created,
                         created,
                     )
@@ -383,7 +384,7 @@ class _Writer:
         self.copy(
             "engagements_coachingsession",
             ["id", "public_id", "engagement_id", "coach_id", "number", "held_on"]
-            + ["duration_minutes", "outcome", "notes", "created_at", "updated_at"],
+            + ["duration_minutes", "outcome", "notes", "void_reason", "created_at", "updated_at"],
             rows(),
         )
         self.copy(
