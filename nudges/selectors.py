@@ -25,7 +25,6 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from coaches.models import CoachProfile
 from engagements.models import CoachingSession, Engagement, Outcome, Program, Status
 from engagements.selectors import coaches_with_load_full_first
 from nudges.models import FlagKind, NudgeFlag, NudgeRun
@@ -120,7 +119,7 @@ class FlagFilter:
 
     program: Program | None = None
     kind: str = ""
-    coach: CoachProfile | None = None
+    coach: str = ""  # a coach's name or email, or part of it (or their public id)
     days: int | None = None
 
 
@@ -129,11 +128,22 @@ def _filtered(flags: QuerySet[NudgeFlag], filters: FlagFilter, today: date) -> Q
         flags = flags.filter(engagement__program=filters.program)
     if filters.kind:
         flags = flags.filter(kind=filters.kind)
-    if filters.coach is not None:
-        flags = flags.filter(engagement__coach=filters.coach)
+    if filters.coach:
+        flags = flags.filter(_coach_matches(filters.coach))
     if filters.days:
         flags = flags.filter(stuck_at_least(filters.days, today=today))
     return flags
+
+
+def _coach_matches(search: str) -> Q:
+    """Flags whose engagement's coach has `search` in their name or email, or that public id."""
+    matches = Q(engagement__coach__user__full_name__icontains=search) | Q(
+        engagement__coach__user__email__icontains=search
+    )
+    try:
+        return matches | Q(engagement__coach__public_id=UUID(search))
+    except ValueError:
+        return matches
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,9 @@ def test_filters_by_program_kind_coach_and_days_stuck(ops: Client) -> None:
     ]
     assert listed(ops.get(URL, {"kind": "no_coach_selected"})) == ["Ann Invited"]
     assert listed(ops.get(URL, {"coach": str(cora.public_id)})) == ["Ben Selected"]
+    assert listed(ops.get(URL, {"coach": cora.user.full_name[:4].upper()})) == ["Ben Selected"]
+    assert listed(ops.get(URL, {"coach": cora.user.email})) == ["Ben Selected"]
+    assert listed(ops.get(URL, {"coach": "nobody-by-that-name"})) == []
     assert sorted(listed(ops.get(URL, {"days": "20"}))) == ["Ben Selected", "Cid Selected"]
     assert listed(ops.get(URL, {"days": "21"})) == ["Cid Selected"]
     empty = ops.get(URL, {"days": "41"})
@@ -126,7 +129,7 @@ def test_days_stuck_filter_reads_behind_schedule_from_the_program_end(ops: Clien
         ({"days": "99999"}, "Enter at most 3650 days."),
         ({"kind": "bogus"}, "Choose a flag from the list."),
         ({"program": "not-a-uuid"}, "Choose a program from the list."),
-        ({"coach": "00000000-0000-0000-0000-000000000000"}, "Choose a coach from the list."),
+        ({"coach": "x" * 101}, "Enter at most 100 characters of a coach."),
     ],
 )
 def test_bad_filters_get_a_clear_message_not_an_error(
