@@ -135,14 +135,7 @@ class EngagementAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
                 refused[exc.message] += 1
             else:
                 done += 1
-        summary = f"{transition.label}: {done} done"
-        if refused:
-            why = " ".join(f"{message} (×{n})" for message, n in refused.items())
-            self.message_user(
-                request, f"{summary}, {sum(refused.values())} refused: {why}", messages.WARNING
-            )
-        else:
-            self.message_user(request, f"{summary}.", messages.SUCCESS)
+        _report(self, request, transition.label, done, refused)
 
     def _with_reason(
         self, request: HttpRequest, queryset: QuerySet[Engagement], transition: StaffTransition
