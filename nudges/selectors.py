@@ -86,19 +86,13 @@ def open_flag_summary(*, run: NudgeRun | None, today: date | None = None) -> lis
 
 def _group_days(row: dict[str, Any], today: date) -> int:
     """Days since the group's condition began (the same dates as stuck_since)."""
-    kind = FlagKind(row["kind"])
-    began: date | datetime | None
-    if kind == FlagKind.BEHIND_SCHEDULE:
-        began = row["ends_on"] - timedelta(days=row["behind_schedule_days"])
-    elif kind in STUCK_SINCE_FIELD:
-        began = row[f"since_{STUCK_SINCE_FIELD[kind]}"]
-    else:
-        began = row["oldest"]
-    if began is None:
-        began = row["oldest"]
-    if isinstance(began, datetime):
-        began = timezone.localdate(began)
-    return max((today - began).days, 0)
+    began = _condition_began(
+        FlagKind(row["kind"]),
+        read=lambda field: row[f"since_{field}"],
+        behind_schedule_since=lambda: row["ends_on"] - timedelta(days=row["behind_schedule_days"]),
+        raised_at=row["oldest"],
+    )
+    return max((today - (began or timezone.localdate(row["oldest"]))).days, 0)
 
 
 class _CountedPaginator(Paginator):
@@ -253,18 +247,34 @@ def _behind_schedule_since(program: Program) -> date:
     return program.ends_on - timedelta(days=program.behind_schedule_days)
 
 
-def stuck_since(flag: NudgeFlag) -> date | None:
-    """The day the flag's condition began (its engagement and program are loaded)."""
-    engagement = flag.engagement
-    kind = FlagKind(flag.kind)
+def _condition_began(
+    kind: FlagKind,
+    *,
+    read: Callable[[str], date | datetime | None],
+    behind_schedule_since: Callable[[], date],
+    raised_at: datetime,
+) -> date | None:
+    """The day a `kind` condition began: the date its rule reads (`read` a field of
+    STUCK_SINCE_FIELD), the program's behind-schedule day, or else the flag's raise."""
     if kind == FlagKind.BEHIND_SCHEDULE:
-        return _behind_schedule_since(engagement.program)
+        return behind_schedule_since()
     if kind not in STUCK_SINCE_FIELD:
-        return timezone.localdate(flag.raised_at)
-    began: date | datetime | None = getattr(engagement, STUCK_SINCE_FIELD[kind])
+        return timezone.localdate(raised_at)
+    began = read(STUCK_SINCE_FIELD[kind])
     if isinstance(began, datetime):
         return timezone.localdate(began)
     return began
+
+
+def stuck_since(flag: NudgeFlag) -> date | None:
+    """The day the flag's condition began (its engagement and program are loaded)."""
+    engagement = flag.engagement
+    return _condition_began(
+        FlagKind(flag.kind),
+        read=lambda field: getattr(engagement, field),
+        behind_schedule_since=lambda: _behind_schedule_since(engagement.program),
+        raised_at=flag.raised_at,
+    )
 
 
 def stuck_at_least(days: int, *, today: date) -> Q:
