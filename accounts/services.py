@@ -13,6 +13,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from accounts.audit import audit_record
+from accounts.backends import users_forget
 from accounts.emails import build_email, email_send_now
 from accounts.limits import address_limits_reset, wait_in_words
 from accounts.models import (
@@ -223,6 +224,7 @@ def user_deactivate(*, user: User, actor: User | None) -> bool:
         if not updated:
             return False
         user.is_active = False
+        users_forget([user.pk])  # update() sends no post_save
         audit_record(
             action="user.deactivated",
             obj=user,
@@ -245,6 +247,7 @@ def reminders_switch(*, user: User, enabled: bool) -> bool:
         )
         user.reminders_enabled = enabled
         if changed:
+            users_forget([user.pk])
             audit_record(
                 action="reminders.turned_on" if enabled else "reminders.turned_off",
                 obj=user,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 import django_otp
+from django.conf import settings
 from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -123,7 +124,7 @@ def _complete_sign_in(request: HttpRequest, device: django_otp.models.Device) ->
     user: User = device.user
     next_url = request.session.get(PENDING_NEXT, "")
     # auth.login rotates the session key; django_otp.login marks it verified.
-    auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    auth.login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
     django_otp.login(request, device)
     session_lifetime_start(request.session, role=user.role)
     for key in (PENDING_TOKEN, PENDING_EMAIL, PENDING_NEXT, PREVIOUS_TOKEN, PREVIOUS_SAME_ADDRESS):

@@ -184,6 +184,14 @@ LOGIN_URL = "/login/"
 # coaches, sponsors and staff). A session is saved only when it changed:
 # accounts/sessions.py slides an idle timeout at most once a minute.
 SESSION_SAVE_EVERY_REQUEST = False
+# Signed-in requests read their session and their user from the shared cache,
+# not the database (accounts/session_store.py, accounts/backends.py). Django's
+# plain ModelBackend stays listed so sessions signed in before still verify.
+SESSION_ENGINE = "accounts.session_store"
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.CachedUserBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 # The client address: REMOTE_ADDR, or this request.META key when a trusted
 # proxy overwrites it (for example HTTP_X_REAL_IP). Never a header clients set.

@@ -22,6 +22,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.audit import audit_record
+from accounts.backends import users_forget
 from accounts.models import Role, User
 from coaches.models import CoachProfile, Language, Specialty
 from engagements.models import Program
@@ -129,6 +130,7 @@ def _write_users(rows: Sequence[CoachImportRow]) -> None:
         user.full_name = row.full_name
     User.objects.bulk_create(new_users, batch_size=BATCH)
     User.objects.bulk_update(renamed, ["full_name"], batch_size=BATCH)
+    users_forget(user.pk for user in renamed)  # bulk_update sends no post_save
 
 
 def _write_profiles(rows: Sequence[CoachImportRow], summary: CoachImportSummary) -> None:

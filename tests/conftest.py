@@ -82,6 +82,21 @@ def run_in_threads() -> Callable[..., list[Any]]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Every test starts and ends with an empty cache.
+
+    The cache holds rate-limit counters, the dashboard's aggregates and the
+    signed-in user's row (accounts/backends.py) under its primary key, which
+    SQLite hands out again once a test's transaction is rolled back.
+    """
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(tmp_path: Path) -> Iterator[None]:
     """Uploaded files (coach photos) go to a folder of the test's own, never to media/.
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.test import Client
 from pytest_django import DjangoCaptureOnCommitCallbacks
@@ -16,14 +15,6 @@ from accounts.models import User
 from tests.responses import ClientResponse
 
 CODE_RE = re.compile(r"\b(\d{6})\b")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> Iterator[None]:
-    """Rate-limit counters and shadow throttles live in the cache: start each test clean."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def code_in(message: EmailMessage) -> str:

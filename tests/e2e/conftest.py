@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from tests.e2e.browser import AXE_SCRIPT, AXE_URL, CHROMIUM, CHROMIUM_ARGS, Journey, missing_tools
 
@@ -77,14 +76,6 @@ def axe_summary() -> Iterator[list[dict[str, Any]]]:
     if pages:
         OUTPUT_ROOT.mkdir(parents=True, exist_ok=True)
         (OUTPUT_ROOT / "axe-summary.json").write_text(json.dumps(pages, indent=1))
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> Iterator[None]:
-    """Every sign-in comes from 127.0.0.1: start each journey with empty rate-limit buckets."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
