@@ -57,12 +57,12 @@ class CachedUserBackend(ModelBackend):
         try:
             user = cache.get(key)
         except Exception:  # noqa: BLE001 - no cache: read the row
-            return super().get_user(user_id)  # type: ignore[return-value]
+            return super().get_user(user_id)
         if user is None:
             user = super().get_user(user_id)
             if user is not None:
                 self._keep(key, user)
-            return user  # type: ignore[no-any-return]
+            return user
         return user if self.user_can_authenticate(user) else None
 
     @staticmethod

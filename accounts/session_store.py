@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.sessions.backends import cached_db
+from django.core.cache.backends.base import BaseCache
 from django.utils import timezone
 
 from accounts.sessions import EXPIRY_KEY
@@ -28,14 +29,16 @@ logger = logging.getLogger(__name__)
 
 
 class SessionStore(cached_db.SessionStore):
+    _cache: BaseCache  # set by cached_db.SessionStore.__init__ (not in django-stubs)
+
     def load(self) -> dict[str, Any]:
         try:
             data = self._cache.get(self.cache_key)
         except Exception:  # noqa: BLE001 - read the session table instead
             data = None
         if data is not None and not _expired(data):
-            return data  # type: ignore[no-any-return]
-        stored = self._get_session_from_db()
+            return data
+        stored = self._get_session_from_db()  # type: ignore[attr-defined]
         if not stored:
             return {}
         data = self.decode(stored.session_data)
@@ -64,7 +67,9 @@ class SessionStore(cached_db.SessionStore):
 
     def exists(self, session_key: str | None) -> bool:
         # The table holds every session the cache does, so it alone answers.
-        return bool(session_key) and super(cached_db.SessionStore, self).exists(session_key)
+        if not session_key:
+            return False
+        return super(cached_db.SessionStore, self).exists(session_key)
 
 
 def _expired(data: dict[str, Any]) -> bool:

@@ -32,12 +32,19 @@ TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 def request(
-    port: int, method: str, path: str, *, cookie: str = "", body: str | None = None
+    port: int,
+    method: str,
+    path: str,
+    *,
+    cookie: str = "",
+    body: str | None = None,
+    extra: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, list[str]], bytes, float]:
     """One request on a fresh connection: status, headers, body, seconds."""
     headers = {"Cookie": cookie} if cookie else {}
     if body is not None:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
+    headers.update(extra or {})
     started = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
@@ -64,14 +71,12 @@ def latency(spec: dict[str, Any]) -> dict[str, Any]:
     port, count, warmup = spec["port"], spec["requests"], spec["warmup"]
     results = {}
     for page in spec["pages"]:
-        targets = page["targets"]  # [[path, cookie], ...]
         for n in range(warmup):
-            request(port, "GET", targets[n % len(targets)][0], cookie=targets[n % len(targets)][1])
+            _send(port, page, n)
         seconds: list[float] = []
         unexpected: dict[str, int] = {}
-        for n in range(count):
-            path, cookie = targets[n % len(targets)]
-            status, _, _, elapsed = request(port, "GET", path, cookie=cookie)
+        for n in range(warmup, warmup + count):
+            status, _, _, elapsed = _send(port, page, n)
             seconds.append(elapsed)
             if status != 200:
                 unexpected[str(status)] = unexpected.get(str(status), 0) + 1
@@ -83,6 +88,18 @@ def latency(spec: dict[str, Any]) -> dict[str, Any]:
             "unexpected_statuses": unexpected,
         }
     return results
+
+
+def _send(
+    port: int, page: dict[str, Any], n: int
+) -> tuple[int, dict[str, list[str]], bytes, float]:
+    """The page's n-th request: a GET rotating over its targets, or its n-th POST."""
+    if page.get("posts"):
+        path, body, headers = page["posts"][n]
+        headers = {"Content-Type": "application/json", **headers}
+        return request(port, "POST", path, body=body, extra=headers)
+    path, cookie = page["targets"][n % len(page["targets"])]
+    return request(port, "GET", path, cookie=cookie)
 
 
 def _hammer(

@@ -66,6 +66,11 @@ class Page:
     label: str
     targets: list[tuple[str, str]]  # (path, Cookie header) rotated over
     goal: float | None = None  # at most this many times the bare signed-in view
+    # POSTs instead of GETs: (path, JSON body, headers), each sent once, in order.
+    posts: list[tuple[str, str, dict[str, str]]] | None = None
+
+    def spec(self) -> dict[str, Any]:
+        return {"name": self.name, "targets": self.targets, "posts": self.posts}
 
 
 def _spread(queryset: Any, n: int = USERS_PER_PAGE) -> list[Any]:
@@ -181,10 +186,49 @@ def _staff_and_sponsor_pages(staff_cookies: list[str]) -> list[Page]:
     ]
 
 
+def webhook_page(deliveries: int) -> Page:
+    """Signed Cal.com BOOKING_CREATED deliveries, each a new booking of a participant
+    in progress with one of USERS_PER_PAGE coaches; two more for the SQL count."""
+    from scheduling.samples import body_of, calcom, signed_headers
+    from scheduling.services import booking_endpoint_of
+
+    running = Engagement.objects.filter(status=Status.IN_PROGRESS).select_related(
+        "coach", "participant"
+    )
+    engagements = _spread(running.order_by("pk"))
+    endpoints = [booking_endpoint_of(cast(CoachProfile, e.coach)) for e in engagements]
+    start = timezone.now().replace(microsecond=0) + timedelta(days=3)
+    posts = []
+    for n in range(deliveries + 2):
+        engagement, endpoint = engagements[n % len(engagements)], endpoints[n % len(engagements)]
+        data = calcom(
+            "BOOKING_CREATED",
+            uid=f"bench-{uuid.uuid4()}",
+            start=start + timedelta(hours=n),
+            email=engagement.participant.email,
+        )
+        body = body_of(data)
+        headers = signed_headers("calcom", body, secret=endpoint.signing_secret)
+        posts.append((f"/hooks/calcom/{endpoint.token}/", body.decode(), headers))
+    return Page(
+        "webhook",
+        "booking webhook, Cal.com `BOOKING_CREATED`",
+        [],
+        STAFF_AND_SPONSOR_GOAL,
+        posts=posts,
+    )
+
+
 def queries_per_page(pages: list[Page]) -> dict[str, int]:
-    """SQL statements of one request to each page (its first target), after a warm-up."""
+    """SQL statements of one request to each page (its first target), after a warm-up.
+
+    A page of POSTs sends its last two deliveries, which the timed run never sends.
+    """
     counts = {}
     for page in pages:
+        if page.posts:
+            counts[page.name] = _queries_of_post(page.posts[-2:])
+            continue
         path, cookie = page.targets[0]
         client = Client()
         if cookie:
@@ -197,6 +241,16 @@ def queries_per_page(pages: list[Page]) -> dict[str, int]:
             raise RuntimeError(f"{path} answered {response.status_code} in the bench process")
         counts[page.name] = len(queries)
     return counts
+
+
+def _queries_of_post(posts: list[tuple[str, str, dict[str, str]]]) -> int:
+    client = Client()
+    for path, body, headers in posts:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(path, body, content_type="application/json", headers=headers)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} answered {response.status_code} in the bench process")
+    return len(queries)
 
 
 def _free_port() -> int:
@@ -260,7 +314,7 @@ def latency(
         "port": port,
         "requests": requests,
         "warmup": warmup,
-        "pages": [{"name": p.name, "targets": p.targets} for p in pages],
+        "pages": [p.spec() for p in pages],
     }
     return run_client("latency", spec, env=env)
 

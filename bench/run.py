@@ -315,7 +315,8 @@ def _export(results: Results, *, env: dict[str, str], database_url: str) -> None
 def _pages(results: Results, *, parts: list[str], env: dict[str, str]) -> None:
     from bench import pages as bench_pages
 
-    pages = bench_pages.bench_pages()
+    args = results.args
+    pages = [*bench_pages.bench_pages(), bench_pages.webhook_page(args.warmup + args.requests)]
     queries = bench_pages.queries_per_page(pages) if "queries" in parts else {}
     contest = bench_pages.contention_setup() if "contention" in parts else None
     timings: dict[str, Any] = {}
