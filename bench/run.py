@@ -399,11 +399,16 @@ def _latency_rows(
             over_bare,
             goal,
             str(queries.get(page.name, "")),
-            f"{t['requests']} requests, {len(page.targets)} users"
-            + (f"; NOT 200: {bad}" if bad else ""),
+            f"{t['requests']} requests, {_who(page)}" + (f"; NOT 200: {bad}" if bad else ""),
         )
         results.figures["medians"][page.name] = t["median_ms"]
         results.figures["labels"][page.name] = page.label
+
+
+def _who(page: Any) -> str:
+    if page.posts:
+        return f"{len({path for path, _, _ in page.posts})} coaches' endpoints, each delivery new"
+    return f"{len(page.targets)} users"
 
 
 def _throughput_row(results: Results, rates: dict[str, Any]) -> None:
