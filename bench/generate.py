@@ -4,8 +4,10 @@
 (each program's pool is 100 of them), engagements in every state, about 500,000
 coaching sessions whose count and last date match each engagement's
 `sessions_logged` and `last_session_on`, ratings, closing surveys, the coach
-history, a few staff and sponsors. Rows are streamed with psycopg's COPY with
-explicit ids (the database is fresh), then the id sequences are moved past them.
+history, bookings (the next session of most engagements in progress, and past
+ones for their coaches to confirm), a few staff and sponsors. Rows are streamed
+with psycopg's COPY with explicit ids (the database is fresh), then the id
+sequences are moved past them.
 Coach capacities are set from the active engagements actually generated, so no
 coach is over capacity and about one in eight is exactly full.
 """
@@ -125,6 +127,7 @@ class _Writer:
         self.write_coaches()
         self.write_engagements(engagements)
         self.write_sessions(engagements)
+        self.write_bookings(engagements)
         return self.counts
 
     # --- people and programs ---------------------------------------------------------
@@ -392,6 +395,52 @@ class _Writer:
             ["id", "session_id", "score", "created_at", "updated_at"],
             _numbered((sid, score, at, at) for sid, score, at in rated),
         )
+
+    def write_bookings(self, engagements: list[dict[str, Any]]) -> None:
+        """Bookings from the coaches' Calendly pages, matched to their engagements:
+        the participant home's next session and the coach workspace's panels."""
+        participants = N_COACHES + 1
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            for e in engagements:
+                i = e["participant"] - participants
+                for starts, status in _bookings_of(e, self.now):
+                    yield (
+                        uuid.uuid4(),
+                        e["coach"],
+                        e["id"],
+                        "calendly",
+                        f"bench-{e['id']}-{starts:%Y%m%d%H}",
+                        f"p{i}@bench.example",
+                        f"Participant {i}",
+                        starts,
+                        starts + timedelta(hours=1),
+                        status,
+                        "[]",
+                        "",
+                        self.now,
+                        self.now,
+                    )
+
+        self.copy("scheduling_scheduledsession", BOOKING_COLUMNS, _numbered(rows()))
+
+
+BOOKING_COLUMNS = ["id", "public_id", "coach_id", "engagement_id", "provider"]
+BOOKING_COLUMNS += ["provider_booking_id", "attendee_email", "attendee_name"]
+BOOKING_COLUMNS += ["starts_at", "ends_at", "status", "history", "unmatched_reason"]
+BOOKING_COLUMNS += ["created_at", "updated_at"]
+
+
+def _bookings_of(e: dict[str, Any], now: datetime) -> Iterator[tuple[datetime, str]]:
+    """An engagement in progress: three in four have their next session booked (1-14
+    days ahead, one in five of them moved), one in four a past one to confirm."""
+    if e["status"] != "in_progress":
+        return
+    if e["id"] % 4:
+        starts = now + timedelta(days=1 + e["id"] % 14, hours=e["id"] % 8)
+        yield starts, "rescheduled" if e["id"] % 5 == 0 else "booked"
+    if e["id"] % 4 == 1:
+        yield now - timedelta(days=1 + e["id"] % 3, hours=2), "booked"
 
 
 def _numbered(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:

@@ -8,6 +8,7 @@ admin and the ops dashboard (docs/architecture.md, "Rules and where they live").
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
@@ -16,6 +17,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -50,10 +52,13 @@ def _current_engagements(participant: User) -> QuerySet[Engagement]:
 def participant_current_engagement(*, participant: User, lock: bool = False) -> Engagement | None:
     """The participant's engagement in a program that has not ended (the most recent).
 
-    With `lock`, its row is locked until the transaction ends (the program and
-    coach rows are read, not locked).
+    Read with its program, the program's organization (whose clock the
+    participant's bookings are shown on) and its coach. With `lock`, its row is
+    locked until the transaction ends (the other rows are read, not locked).
     """
-    engagements = _current_engagements(participant).select_related("program", "coach__user")
+    engagements = _current_engagements(participant).select_related(
+        "program__organization", "coach__user"
+    )
     if lock:
         engagements = engagements.select_for_update(of=("self",))
     return engagements.first()
@@ -203,18 +208,28 @@ def coach_session_or_404(
     )
 
 
-def participant_session_history(engagement: Engagement) -> QuerySet[CoachingSession]:
+class CountsAsHeld(TypedDict):
+    counts_as_held: bool
+
+
+def participant_session_history(
+    engagement: Engagement,
+) -> QuerySet[WithAnnotations[CoachingSession, CountsAsHeld]]:
     """The sessions a participant may see: number, date, duration and outcome.
 
     Voided sessions are left out: they were logged by mistake and never took place.
-    The notes column is not even loaded; they belong to the coach alone.
+    The notes column is not even loaded; they belong to the coach alone. Each row
+    says whether it `counts_as_held` (engagements.models.held, in SQL), so the
+    tally is read from these rows (session_tally) without a query of its own.
     """
-    return (
+    history = (
         CoachingSession.objects.counted()
         .filter(engagement=engagement)
         .only("number", "held_on", "duration_minutes", "outcome", "engagement_id")
+        .annotate(counts_as_held=ExpressionWrapper(held(), output_field=BooleanField()))
         .order_by("number")
     )
+    return cast("QuerySet[WithAnnotations[CoachingSession, CountsAsHeld]]", history)
 
 
 class OwnNotes(TypedDict):
@@ -274,13 +289,14 @@ class SessionTally:
         return max(self.allotted - self.used, 0)
 
 
-def session_tally(engagement: Engagement) -> SessionTally:
-    """Held and used sessions of the engagement against its allotment, in one query."""
-    counts = engagement.sessions.counted().aggregate(
-        held=Count("pk", filter=held()), used=Count("pk")
-    )
+def session_tally(
+    engagement: Engagement, history: Sequence[WithAnnotations[CoachingSession, CountsAsHeld]]
+) -> SessionTally:
+    """Held and used sessions of the engagement against its allotment, no query:
+    `history` is the engagement's participant_session_history (every counted
+    session, each saying whether it counts as held)."""
     return SessionTally(
-        held=counts["held"],
-        used=counts["used"],
+        held=sum(1 for session in history if session.counts_as_held),
+        used=len(history),
         allotted=engagement.program.sessions_per_engagement,
     )

@@ -63,10 +63,9 @@ def _participant_home(request: HttpRequest, participant: User) -> HttpResponse:
     context: dict[str, object] = {"engagement": engagement}
     if engagement is not None and engagement.coach is not None:
         prefetch_related_objects([engagement.coach], "specialties", "languages")
+        sessions = list(participant_session_history(engagement))
         context.update(
-            coach=engagement.coach,
-            tally=session_tally(engagement),
-            sessions=participant_session_history(engagement),
+            coach=engagement.coach, tally=session_tally(engagement, sessions), sessions=sessions
         )
     return render(request, "engagements/participant_home.html", context)
 

@@ -25,14 +25,22 @@ def _live() -> QuerySet[ScheduledSession]:
 
 
 def next_session(*, engagement: Engagement, now: datetime) -> ScheduledSession | None:
-    """The engagement's next booked session that has not ended (one query)."""
-    return (
+    """The engagement's next booked session that has not ended (one query).
+
+    Its `engagement` is the one given, with whatever that row already carries
+    (the participant home reads it with its program and organization), rather
+    than the same rows joined again.
+    """
+    session = (
         _live()
         .filter(engagement=engagement, ends_at__gt=now)
-        .select_related("coach__user", "engagement__program__organization")
+        .select_related("coach__user")
         .order_by("starts_at")
         .first()
     )
+    if session is not None:
+        session.engagement = engagement
+    return session
 
 
 def coach_upcoming_sessions(*, coach: CoachProfile, now: datetime) -> list[ScheduledSession]:

@@ -28,6 +28,17 @@ def session_rating_panel(context: template.Context, engagement: Engagement) -> d
     }
 
 
+RATING_SCALE = ("1", "2", "3", "4", "5")
+
+
+@register.filter
+def rating_scale(score: int | None) -> list[tuple[str, bool]]:
+    """The 1-5 buttons of a session's rating, each with whether it is the score
+    given: one filter call per session rather than two comparisons per button."""
+    given = "" if score is None else str(score)
+    return [(n, n == given) for n in RATING_SCALE]
+
+
 @register.inclusion_tag("feedback/_closing_survey_link.html")
 def closing_survey_prompt(engagement: Engagement) -> dict[str, Any]:
     """The invitation to the closing survey while it is due (at most one query)."""
