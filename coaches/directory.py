@@ -17,8 +17,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
-
 from accounts.models import User
 from coaches.models import CoachProfile
 
@@ -79,12 +77,12 @@ class DirectoryPage:
 def directory_page(
     *,
     participant: User,
-    pool: QuerySet[CoachProfile],
+    coach_ids: Sequence[uuid.UUID],
     exclude: Sequence[uuid.UUID] = (),
 ) -> DirectoryPage:
-    """The page after the one just seen, in the participant's order: two queries plus prefetches."""
-    ids = list(pool.order_by().values_list("public_id", flat=True))
-    ordered = stable_shuffle(participant.public_id, ids)
+    """The page after the one just seen, in the participant's order, of the coaches
+    with the public ids `coach_ids` (the pool): one query plus prefetches."""
+    ordered = stable_shuffle(participant.public_id, coach_ids)
     start = page_start(participant.public_id, ordered, exclude)
     page_ids = ordered[start : start + PAGE_SIZE]
     cards = {
@@ -95,6 +93,6 @@ def directory_page(
     }
     return DirectoryPage(
         coaches=[cards[coach_id] for coach_id in page_ids if coach_id in cards],
-        pool_size=len(ids),
+        pool_size=len(coach_ids),
         first=start + 1,
     )

@@ -77,11 +77,13 @@ def participant_pool_coach_or_404(*, participant: User, public_id: uuid.UUID) ->
 
 def active_engagement_count() -> Coalesce:
     """SQL expression: a coach's active engagements, across all programs."""
+    # COUNT(*) rather than COUNT(id): the (coach, status) index answers it alone
+    # (an index-only scan), without reading each engagement's row.
     counts = (
         Engagement.objects.filter(coach=OuterRef("pk"), status__in=ACTIVE_STATUSES)
         .order_by()
         .values("coach")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .values("n")
     )
     return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
@@ -147,15 +149,32 @@ def available_coaches(*, program: Program) -> QuerySet[WithAnnotations[CoachProf
     return open_pool_coaches(program=program).filter(is_full=False)
 
 
-def available_pool(*, program: Program) -> QuerySet[CoachProfile]:
-    """available_coaches computed once: its ids in one query, then a plain id list.
+@dataclass(frozen=True)
+class AvailablePool:
+    """available_coaches computed once: the coaches' ids and public ids."""
+
+    ids: list[int]
+    public_ids: list[uuid.UUID]
+
+    def coaches(self) -> QuerySet[CoachProfile]:
+        """The pool as a plain id list, to filter or to list its languages and specialties."""
+        return CoachProfile.objects.filter(pk__in=self.ids)
+
+
+def available_pool(*, program: Program) -> AvailablePool:
+    """available_coaches computed once, in one query.
 
     The directory filters the pool and lists its languages and specialties;
     each of those reading available_coaches would count every pool coach's
-    active engagements again.
+    active engagements again. Unfiltered, the public ids are the directory's
+    whole list, with no further query.
     """
-    ids = list(available_coaches(program=program).order_by().values_list("pk", flat=True))
-    return CoachProfile.objects.filter(pk__in=ids)
+    rows = available_coaches(program=program).order_by().values_list("pk", "public_id")
+    ids, public_ids = [], []
+    for pk, public_id in rows:
+        ids.append(pk)
+        public_ids.append(public_id)
+    return AvailablePool(ids=ids, public_ids=public_ids)
 
 
 # --- The coach's engagements and sessions --------------------------------------

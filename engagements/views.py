@@ -24,6 +24,7 @@ from config.errors import DomainError
 from engagements.forms import ReasonForm, SessionForm, SessionLogForm, StatusFilterForm
 from engagements.models import CoachingSession, Engagement
 from engagements.selectors import (
+    AvailablePool,
     available_pool,
     coach_engagement_or_404,
     coach_engagements,
@@ -108,11 +109,11 @@ def _render_directory(
     context: dict[str, object] = {"engagement": engagement, "error": error}
     if engagement is not None and engagement.coach_id is None:
         pool = available_pool(program=engagement.program)
-        form = DirectoryFilterForm(request.GET or None, pool=pool)
-        page = directory_page(
-            participant=request.user, pool=form.filter(pool).distinct(), exclude=exclude
-        )
+        form = DirectoryFilterForm(request.GET or None, pool=pool.coaches())
         params = form.active_params()
+        page = directory_page(
+            participant=request.user, coach_ids=_listed(form, pool), exclude=exclude
+        )
         context.update(
             form=form,
             page=page,
@@ -124,6 +125,15 @@ def _render_directory(
             start_url="?" + urlencode(params) if params else request.path,
         )
     return render(request, "coaches/directory.html", context, status=status)
+
+
+def _listed(form: DirectoryFilterForm, pool: AvailablePool) -> list[uuid.UUID]:
+    """The public ids of the pool's coaches that the filters let through: with no
+    filter, the whole pool as already read (no query); else one query."""
+    if not form.active_params():
+        return pool.public_ids
+    filtered = form.filter(pool.coaches()).distinct().order_by()
+    return list(filtered.values_list("public_id", flat=True))
 
 
 # --- The coach's workspace ---------------------------------------------------

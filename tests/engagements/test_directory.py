@@ -328,6 +328,9 @@ def test_directory_query_count_does_not_grow_with_the_pool(
     # its specialties, the filtered page's ids, the cards and their two prefetches
     with django_assert_num_queries(10):
         assert len(shown(client.get(URL, {"language": "en"}))) == 3
+    # Unfiltered, the pool's ids are the list: no query for the page's ids.
+    with django_assert_num_queries(9):
+        assert len(shown(client.get(URL))) == 3
 
 
 def test_participant_without_a_running_program_is_told_so(client: Client) -> None:
