@@ -7,13 +7,11 @@ carries NOTES_MARKER, which must never appear on a page or in an export.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from accounts.models import Role, User
 from coaches.models import CoachProfile
@@ -80,14 +78,6 @@ def _sessions(engagement: Engagement, coach: Any, plan: list[tuple[date, str]]) 
         sessions_logged=len(plan), last_session_on=plan[-1][0]
     )
     return sessions
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    """Report figures are cached per program version (config/cached.py): start clean."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
