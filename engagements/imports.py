@@ -27,7 +27,7 @@ from import_export.instance_loaders import BaseInstanceLoader
 from tablib import Dataset
 
 from accounts.models import Role, User, normalize_email
-from engagements.models import Engagement, Program
+from engagements.models import Engagement, Program, program_rows_changed
 from engagements.services import invitation_send
 
 # --- Shared by both imports ---------------------------------------------------
@@ -143,6 +143,7 @@ def participants_enrol(
         )
         for engagement in engagements:
             invitation_send(engagement=engagement, actor=actor)
+        program_rows_changed(program.pk)
     return EnrolmentSummary(invited=len(engagements), new_accounts=len(new))
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import User
 from coaches.models import validate_time_zone
+from config.cached import changed
 from config.errors import DomainError
 from config.privacy import SMALLEST_GROUP_SIZE
 
@@ -117,6 +118,22 @@ class Program(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def program_scope(program_id: int) -> str:
+    """The cache scope of a program's own rows: its engagements, their sessions and the
+    answers about them. The program reports' figures are cached under its version
+    (reports/selectors.py; docs/architecture.md, "Cached figures")."""
+    return f"program:{program_id}"
+
+
+def program_rows_changed(program_id: int) -> None:
+    """The program's cached figures are out of date once this transaction commits.
+
+    Called by every write to a program's engagements, sessions or feedback:
+    transition_to, the session services, the participant import and feedback_release.
+    """
+    changed(program_scope(program_id))
 
 
 class Status(models.TextChoices):
@@ -232,6 +249,8 @@ class Engagement(models.Model):
         indexes = [
             models.Index(fields=["coach", "status"]),
             models.Index(fields=["program", "status"]),
+            # A program's coaches and each one's engagements in it (the staff report).
+            models.Index(fields=["program", "coach"], name="engagement_program_coach"),
         ]
 
     def __str__(self) -> str:
@@ -294,6 +313,7 @@ class Engagement(models.Model):
             for field, value in values.items():
                 setattr(self, field, value)
             self.status_version += 1
+            program_rows_changed(self.program_id)
             audit_record(
                 action=action or f"engagement.{to}",
                 obj=self,

@@ -33,6 +33,7 @@ from engagements.models import (
     EngagementCoach,
     InvalidTransition,
     Status,
+    program_rows_changed,
 )
 from engagements.selectors import open_pool_coaches, participant_current_engagement
 
@@ -464,6 +465,7 @@ def session_log(
         )
         locked.sessions_logged += 1
         locked.last_session_on = max(filter(None, [locked.last_session_on, held_on]))
+        program_rows_changed(locked.program_id)
         audit_record(
             action="session.logged", obj=session, actor=coach.user, after=_session_snapshot(session)
         )
@@ -522,6 +524,7 @@ def session_correct(
         Engagement.objects.filter(pk=engagement.pk).update(
             last_session_on=engagement.sessions.counted().aggregate(d=Max("held_on"))["d"]
         )
+        program_rows_changed(engagement.program_id)
         audit_record(
             action="session.corrected",
             obj=current,
@@ -587,6 +590,7 @@ def session_void(*, session: CoachingSession, actor: User, reason: str) -> Coach
         Engagement.objects.filter(pk=engagement.pk).update(
             sessions_logged=counts["n"], last_session_on=counts["last"]
         )
+        program_rows_changed(engagement.program_id)
         was = engagement.sessions_logged
         engagement.sessions_logged, engagement.last_session_on = counts["n"], counts["last"]
         _move_back_after_void(engagement, was=was, actor=actor, reason=reason)

@@ -20,6 +20,7 @@ from engagements.models import (
     Engagement,
     Outcome,
     group_size_of,
+    program_rows_changed,
     session_counted,
 )
 from feedback.models import (
@@ -181,6 +182,8 @@ def feedback_release(*, kind: str, coach_id: int | None, program_id: int) -> lis
     paths = {"coach": f"{answers.coach}_id", "program": f"{answers.engagement}__program_id"}
     size = group_size_of(f"{answers.engagement}__program__organization")
     with transaction.atomic():
+        # Staff's live figures of the program change with every answer (reports/selectors.py).
+        program_rows_changed(program_id)
         ReleasedFeedback.objects.bulk_create(
             [ReleasedFeedback(kind=kind, **{f"{name}_id": pk}) for name, pk in subjects.items()],
             ignore_conflicts=True,

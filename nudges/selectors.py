@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cached_property, reduce
 from operator import or_
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
-from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Min, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from config.cached import cached
 from engagements.models import CoachingSession, Engagement, Outcome, Program, Status
 from engagements.selectors import coaches_with_load_full_first
 from nudges.models import FlagKind, NudgeFlag, NudgeRun
@@ -48,7 +48,7 @@ def _until_next_run[T](name: str, run: NudgeRun | None, compute: Callable[[], T]
     if run is None:
         return compute()
     state = f"{run.pk}.{run.started_at.timestamp()}.{run.outcome}"
-    return cast(T, cache.get_or_set(f"nudges:{name}:{state}", compute, AGGREGATES_CACHE_SECONDS))
+    return cached(f"nudges:{name}:{state}", compute, AGGREGATES_CACHE_SECONDS)
 
 
 def open_flag_summary(*, run: NudgeRun | None, today: date | None = None) -> list[dict[str, Any]]:

@@ -1,43 +1,53 @@
-"""Program reports (staff and sponsor): figures computed in a fixed number of queries.
+"""Program reports (staff and sponsor): figures computed in a fixed number of queries,
+and kept in the shared cache until the program's rows change.
 
-Every figure is an aggregate (COUNT, AVG, PERCENTILE_CONT) over the program's
-rows, so the number of queries does not grow with the number of engagements:
-3 queries for the figures (engagements, sessions, open flags), 1 for the weekly
-chart, and on SQLite 1 more for the median (it has no PERCENTILE_CONT).
-Staff add 2 (coach utilisation, closing-survey texts). Sponsors see the
-feedback figures last released to them (read with the program, no query) and,
-where their organization allows it, one page of per-participant progress (1
-query). Notes are never selected.
+Every figure is an aggregate (COUNT, SUM, PERCENTILE_CONT) over the program's own
+rows, so the number of queries does not grow with the number of engagements. The
+figures of a program are cached under its version (config/cached.py), which every
+write to its engagements, sessions or answers replaces after commit
+(engagements.models.program_rows_changed): a page never shows figures older than
+the last committed write, and a page of 50 programs reads their figures in two
+round trips to the cache. Computing them takes 1 query for any number of
+programs (engagements and sessions, as JSON objects per program), 1 for the
+weekly chart, on SQLite 1 more for the median (it has no PERCENTILE_CONT, and it
+is not cached). Open flags are read live along their partial index (1 query).
+Staff add the closing-survey texts and the coaches' ratings in this program
+(cached, 1 query each) and the coaches with their load (live: it spans programs,
+1 query). Sponsors see the feedback figures last released to them (read with the
+program, no query) and, where their organization allows it, one page of
+per-participant progress (1 query). Notes are never selected.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
 from django.db.models import (
     Aggregate,
-    Avg,
     Count,
-    DurationField,
     F,
     Func,
     IntegerField,
+    JSONField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     Window,
 )
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.functions import Coalesce, Extract, JSONObject, TruncWeek
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import User
 from coaches.models import CoachProfile
+from config.cached import cached_many, versions
 from engagements.models import (
     ACTIVE_STATUSES,
     CoachingSession,
@@ -46,6 +56,7 @@ from engagements.models import (
     Status,
     held,
     held_count,
+    program_scope,
     session_counted,
 )
 from feedback.models import ClosingSurvey, SessionRating
@@ -160,32 +171,167 @@ class ProgramReport:
         return sum(count for _, _, count in self.open_flags)
 
 
+# How long a program's figures are kept: a safety net only, since every write to the
+# program's rows moves its version on (config/cached.py).
+FIGURES_CACHE_SECONDS = 24 * 60 * 60
+
+
+@dataclass(frozen=True)
+class ProgramFigures:
+    """A program's figures from its own rows (engagements, sessions, answers): what the
+    lists and the report's header read. Cached per program version."""
+
+    by_status: dict[str, int]
+    total: int
+    matched: int
+    # Seconds; None when nobody has chosen, or not computed (SQLite: the report asks).
+    median_wait: float | None
+    survey_sum: int
+    survey_count: int
+    sessions_held: int
+    rating_sum: int
+    rating_count: int
+
+    @property
+    def rating_avg(self) -> float | None:
+        return self.rating_sum / self.rating_count if self.rating_count else None
+
+    @property
+    def survey_avg(self) -> float | None:
+        return self.survey_sum / self.survey_count if self.survey_count else None
+
+
+def _program_keys(programs: list[Program], part: str) -> dict[int, str]:
+    """The cache key of `part` of each program's figures: its public id (unique to this
+    database) and its current version."""
+    scopes = {program.pk: program_scope(program.pk) for program in programs}
+    current = versions(list(scopes.values()))
+    return {
+        program.pk: f"reports:{part}:{program.public_id}:{current[scopes[program.pk]]}"
+        for program in programs
+    }
+
+
+def program_figures(programs: list[Program]) -> dict[int, ProgramFigures]:
+    """Each program's figures by pk: from the cache, the missing ones in one query."""
+    return cached_many(_program_keys(programs, "figures"), _figures_of, FIGURES_CACHE_SECONDS)
+
+
+def _figures_of(program_ids: list[int]) -> dict[int, ProgramFigures]:
+    """One query: per program, its engagements' and its sessions' aggregates, each a
+    JSON object from a subquery bounded by that program's rows (its indexes)."""
+    rows = Program.objects.filter(pk__in=program_ids).values_list(
+        "pk", _json_of(_engagement_aggregates()), _json_of(_session_aggregates())
+    )
+    figures = {}
+    for pk, engagements, sessions in rows:
+        engagements, sessions = engagements or {}, sessions or {}
+        median = engagements.get("median")
+        figures[pk] = ProgramFigures(
+            by_status={s.value: engagements.get(f"n_{s.value}", 0) for s in Status},
+            total=engagements.get("total", 0),
+            matched=engagements.get("matched", 0),
+            median_wait=None if median is None else float(median),
+            survey_sum=engagements.get("survey_sum") or 0,
+            survey_count=engagements.get("survey_count", 0),
+            sessions_held=sessions.get("held", 0),
+            rating_sum=sessions.get("rating_sum") or 0,
+            rating_count=sessions.get("rating_count", 0),
+        )
+    return figures
+
+
+def _json_of(aggregates: QuerySet[Any]) -> Subquery:
+    return Subquery(aggregates, output_field=JSONField())
+
+
+def _engagement_aggregates() -> QuerySet[Any]:
+    """Counts by status, matched, the closing survey (a 1:1 join), the median wait."""
+    aggregates: dict[str, Any] = {f"n_{s.value}": Count("pk", filter=Q(status=s)) for s in Status}
+    aggregates.update(
+        total=Count("pk"),
+        # coach_selected_at is stamped on selection and kept if the coach is
+        # released later, so it marks "has had a coach".
+        matched=Count("pk", filter=Q(coach_selected_at__isnull=False)),
+        survey_sum=Sum("closing_survey__recommend_score"),
+        survey_count=Count("closing_survey"),
+    )
+    if connection.vendor == "postgresql":
+        aggregates["median"] = Median(Extract(F("coach_selected_at") - F("invited_at"), "epoch"))
+    return (
+        Engagement.objects.filter(program=OuterRef("pk"))
+        .order_by()
+        .values("program")
+        .annotate(figures=JSONObject(**aggregates))
+        .values("figures")
+    )
+
+
+def _session_aggregates() -> QuerySet[Any]:
+    """Held sessions of live engagements, and the session ratings (voided ones count nowhere)."""
+    return (
+        CoachingSession.objects.counted()
+        .filter(engagement__program=OuterRef("pk"))
+        .order_by()
+        .values("engagement__program")
+        .annotate(
+            figures=JSONObject(
+                held=Count("pk", filter=held() & ~Q(engagement__status=Status.CANCELLED)),
+                rating_sum=Sum("rating__score"),
+                rating_count=Count("rating"),
+            )
+        )
+        .values("figures")
+    )
+
+
+def _program_parts(program: Program, parts: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Cached parts of one program's report, read in one round trip; each missing one
+    computed by its function (one query each)."""
+    current = versions([program_scope(program.pk)])[program_scope(program.pk)]
+    keys = {name: f"reports:{name}:{program.public_id}:{current}" for name in parts}
+    return cached_many(
+        keys,
+        lambda missing: {name: parts[name]() for name in missing},
+        FIGURES_CACHE_SECONDS,
+    )
+
+
 def program_report(*, program: Program, with_staff_detail: bool = False) -> ProgramReport:
-    """Compute the report of one program, with live feedback figures; staff detail on request."""
-    engagements = Engagement.objects.filter(program=program)
-    figures = _engagement_figures(engagements)
-    sessions = _session_figures(program)
+    """The report of one program, with live feedback figures; staff detail on request."""
+    parts: dict[str, Callable[[], Any]] = {
+        "figures": lambda: _figures_of([program.pk])[program.pk],
+        "weeks": lambda: _held_by_week(program),
+    }
+    if with_staff_detail:
+        parts["texts"] = lambda: _survey_texts(program)
+        parts["coach_ratings"] = lambda: _coach_ratings(program)
+    cached_parts = _program_parts(program, parts)
+    figures: ProgramFigures = cached_parts["figures"]
+    not_cancelled = figures.total - figures.by_status[Status.CANCELLED]
     report = ProgramReport(
         program=program,
-        by_status=[(s.value, s.label, figures[f"n_{s.value}"]) for s in Status],
-        total=figures["total"],
-        not_cancelled=figures["total"] - figures[f"n_{Status.CANCELLED}"],
-        matched=figures["matched"],
-        median_days_to_selection=_median_days(engagements, figures),
-        sessions_held=sessions["held"],
-        sessions_planned=(figures["total"] - figures[f"n_{Status.CANCELLED}"])
-        * program.sessions_per_engagement,
-        completed=figures[f"n_{Status.COMPLETED}"],
+        by_status=[(s.value, s.label, figures.by_status[s.value]) for s in Status],
+        total=figures.total,
+        not_cancelled=not_cancelled,
+        matched=figures.matched,
+        median_days_to_selection=_median_days(program, figures),
+        sessions_held=figures.sessions_held,
+        sessions_planned=not_cancelled * program.sessions_per_engagement,
+        completed=figures.by_status[Status.COMPLETED],
         open_flags=_open_flags(program),
-        rating_avg=sessions["rating_avg"],
-        rating_count=sessions["rating_count"],
-        survey_avg=figures["survey_avg"],
-        survey_count=figures["survey_count"],
-        weeks=_weeks(program),
+        rating_avg=figures.rating_avg,
+        rating_count=figures.rating_count,
+        survey_avg=figures.survey_avg,
+        survey_count=figures.survey_count,
+        weeks=_weeks(program, cached_parts["weeks"]),
     )
     if with_staff_detail:
-        report.coaches = coach_utilisation(program=program)
-        report.survey_texts = _survey_texts(program)
+        report.coaches = coach_utilisation(program=program, ratings=cached_parts["coach_ratings"])
+        report.survey_texts = [
+            (timezone.localdate(created), score, text)
+            for created, score, text in cached_parts["texts"]
+        ]
     return report
 
 
@@ -212,38 +358,19 @@ def sponsor_report(*, program: Program) -> ProgramReport:
     return report
 
 
-def _engagement_figures(engagements: QuerySet[Engagement]) -> dict[str, Any]:
-    """One query: counts by status, matched, closing-survey average (a 1:1 join)."""
-    aggregates: dict[str, Any] = {f"n_{s.value}": Count("pk", filter=Q(status=s)) for s in Status}
-    aggregates.update(
-        total=Count("pk"),
-        # coach_selected_at is stamped on selection and kept if the coach is
-        # released later, so it marks "has had a coach".
-        matched=Count("pk", filter=Q(coach_selected_at__isnull=False)),
-        survey_avg=Avg("closing_survey__recommend_score"),
-        survey_count=Count("closing_survey"),
-    )
-    if connection.vendor == "postgresql":
-        aggregates["median"] = Median(
-            F("coach_selected_at") - F("invited_at"), output_field=DurationField()
-        )
-    return engagements.aggregate(**aggregates)
-
-
-def _median_days(engagements: QuerySet[Engagement], figures: dict[str, Any]) -> float | None:
+def _median_days(program: Program, figures: ProgramFigures) -> float | None:
     """Median days from invitation to coach selection.
 
-    PostgreSQL computes it in the figures query; elsewhere one more query
-    reads the one or two middle values (ORDER BY ... OFFSET n/2).
+    PostgreSQL computes it with the figures (PERCENTILE_CONT); elsewhere one more
+    query reads the one or two middle values (ORDER BY ... OFFSET n/2).
     """
-    if "median" in figures:
-        median = figures["median"]
-        return None if median is None else median.total_seconds() / 86400
-    n = figures["matched"]
+    if connection.vendor == "postgresql":
+        return None if figures.median_wait is None else figures.median_wait / 86400
+    n = figures.matched
     if not n:
         return None
     middle = list(
-        engagements.filter(coach_selected_at__isnull=False)
+        Engagement.objects.filter(program=program, coach_selected_at__isnull=False)
         .annotate(wait=F("coach_selected_at") - F("invited_at"))
         .order_by("wait")
         .values_list("wait", flat=True)[(n - 1) // 2 : n // 2 + 1]
@@ -251,27 +378,14 @@ def _median_days(engagements: QuerySet[Engagement], figures: dict[str, Any]) -> 
     return sum(w.total_seconds() for w in middle) / len(middle) / 86400
 
 
-def _session_figures(program: Program) -> dict[str, Any]:
-    """One query: held sessions of live engagements, and the session-rating average."""
-    # Voided sessions count nowhere: not held, and their ratings not averaged.
-    return (
-        CoachingSession.objects.counted()
-        .filter(engagement__program=program)
-        .aggregate(
-            held=Count(
-                "pk",
-                filter=held() & ~Q(engagement__status=Status.CANCELLED),
-            ),
-            rating_avg=Avg("rating__score"),
-            rating_count=Count("rating"),
-        )
-    )
-
-
 def _open_flags(program: Program) -> list[tuple[str, str, int]]:
-    """One query: open flags (not resolved) by kind, every kind listed."""
+    """One query: open flags (not resolved) by kind, every kind listed.
+
+    Live (flags change during a nudge run), along the partial index of open flags by
+    program and kind (nudges/models.py), so it reads only this program's open flags.
+    """
     counts = dict(
-        NudgeFlag.objects.filter(engagement__program=program, resolved_at__isnull=True)
+        NudgeFlag.objects.filter(program=program, resolved_at__isnull=True)
         .values_list("kind")
         .annotate(n=Count("pk"))
         .order_by()
@@ -290,21 +404,23 @@ def chart_weeks(program: Program, today: date) -> tuple[date, date]:
     return max(first, earliest), last
 
 
-def _weeks(program: Program) -> list[WeekBar]:
-    """One query: held sessions per week, with empty weeks filled in."""
-    first, last = chart_weeks(program, timezone.localdate())
-    counts = dict(
-        CoachingSession.objects.filter(
-            held(),
-            engagement__program=program,
-            held_on__gte=first,
-            held_on__lt=last + timedelta(weeks=1),
-        )
+def _held_by_week(program: Program) -> dict[date, int]:
+    """One query: held sessions per week (its Monday), every week of the program.
+
+    Not limited to the weeks shown today, so the cached counts stay right as days pass.
+    """
+    return dict(
+        CoachingSession.objects.filter(held(), engagement__program=program)
         .annotate(week=TruncWeek("held_on"))
         .values_list("week")
         .annotate(n=Count("pk"))
         .order_by()
     )
+
+
+def _weeks(program: Program, counts: dict[date, int]) -> list[WeekBar]:
+    """The chart's weeks as of today, empty weeks filled in."""
+    first, last = chart_weeks(program, timezone.localdate())
     bars = []
     week = first
     while week <= last:
@@ -313,64 +429,88 @@ def _weeks(program: Program) -> list[WeekBar]:
     return bars
 
 
-def coach_utilisation(*, program: Program) -> list[CoachLine]:
+def _coach_ratings(program: Program) -> dict[int, tuple[int, int]]:
+    """One query: per coach, the sum and count of the ratings of their counted sessions
+    in this program."""
+    rows = (
+        SessionRating.objects.filter(
+            session_counted("session__"), session__engagement__program=program
+        )
+        .values_list("session__coach")
+        .annotate(total=Sum("score"), n=Count("pk"))
+        .order_by()
+    )
+    return {coach: (total, n) for coach, total, n in rows}
+
+
+def coach_utilisation(
+    *, program: Program, ratings: dict[int, tuple[int, int]] | None = None
+) -> list[CoachLine]:
     """One query: each coach of the program (pool or engaged in it) with load and ratings.
 
-    Active engagements count across all programs, as capacity does; ratings
-    are averaged over this program's sessions only.
+    Active engagements count across all programs, as capacity does, so the load is
+    read live, for these coaches only: the pool and the coaches engaged here but no
+    longer in it are two index-driven halves of one UNION ALL, each row counting
+    along the indexes on (coach, status) and (program, coach). Ratings are this
+    program's sessions' (`ratings`, from _coach_ratings, cached with the program).
     """
-    ratings = SessionRating.objects.filter(
-        session_counted("session__"),
-        session__coach=OuterRef("pk"),
-        session__engagement__program=program,
-    )
-    engagements = Engagement.objects.filter(coach=OuterRef("pk"))
-    pool = Program.coaches.through.objects.filter(program=program).values("coachprofile")
+    if ratings is None:
+        ratings = _coach_ratings(program)
     engaged = Engagement.objects.filter(program=program, coach__isnull=False).values("coach")
-    # Correlated subqueries rather than joins: a join of engagements and
-    # ratings would multiply rows and make the GROUP BY cost grow with them.
-    coaches = (
-        CoachProfile.objects.filter(Q(pk__in=pool) | Q(pk__in=engaged))
-        .select_related("user")
-        .annotate(
+    in_pool = _coach_lines(CoachProfile.objects.filter(programs=program), program)
+    elsewhere = _coach_lines(
+        CoachProfile.objects.filter(pk__in=engaged).exclude(programs=program), program
+    )
+    rows = sorted(in_pool.union(elsewhere, all=True).order_by(), key=lambda row: (row[1], row[0]))
+    lines = []
+    for pk, name, capacity, active, in_program in rows:
+        total, n = ratings.get(pk, (0, 0))
+        lines.append(
+            CoachLine(
+                name=name,
+                capacity=capacity,
+                active=active,
+                in_program=in_program,
+                rating_avg=total / n if n else None,
+                rating_count=n,
+            )
+        )
+    return lines
+
+
+def _coach_lines(coaches: QuerySet[CoachProfile], program: Program) -> QuerySet[Any]:
+    engagements = Engagement.objects.filter(coach=OuterRef("pk"))
+    return (
+        coaches.annotate(
+            name=F("user__full_name"),
             active=_count(engagements.filter(status__in=ACTIVE_STATUSES)),
             in_program=_count(engagements.filter(program=program)),
-            rating_avg=Subquery(
-                ratings.order_by().values("session__coach").annotate(a=Avg("score")).values("a")
-            ),
-            rating_count=_count(ratings),
         )
-        .order_by("user__full_name", "pk")
+        .order_by()
+        .values_list("pk", "name", "capacity", "active", "in_program")
     )
-    return [
-        CoachLine(
-            name=c.user.full_name,
-            capacity=c.capacity,
-            active=c.active,
-            in_program=c.in_program,
-            rating_avg=None if c.rating_avg is None else float(c.rating_avg),
-            rating_count=c.rating_count,
-        )
-        for c in coaches
-    ]
 
 
 def _count(queryset: QuerySet[Any]) -> Coalesce:
     """COUNT(*) of a correlated subquery, 0 when it has no rows."""
-    # COUNT as a plain function: no GROUP BY, so the subquery yields one row.
-    counted = queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    # COUNT as a plain function: no GROUP BY, so the subquery yields one row. COUNT(*)
+    # rather than of a column, so an index that answers the filter answers it alone.
+    counted = (
+        queryset.order_by()
+        .annotate(n=Func(template="COUNT(*)", output_field=IntegerField()))
+        .values("n")
+    )
     return Coalesce(Subquery(counted), Value(0), output_field=IntegerField())
 
 
-def _survey_texts(program: Program) -> list[tuple[date, int, str]]:
+def _survey_texts(program: Program) -> list[tuple[datetime, int, str]]:
     """One query: the most recent non-empty "what changed" answers (staff only)."""
-    rows = (
+    return list(
         ClosingSurvey.objects.filter(engagement__program=program)
         .exclude(what_changed="")
         .order_by("-created_at", "-pk")
         .values_list("created_at", "recommend_score", "what_changed")[:SURVEY_TEXTS_SHOWN]
     )
-    return [(timezone.localdate(created), score, text) for created, score, text in rows]
 
 
 @dataclass(frozen=True)
@@ -435,54 +575,30 @@ def sponsor_programs(*, sponsor: User) -> QuerySet[Program]:
     return Program.objects.filter(organization__sponsors=sponsor).distinct()
 
 
-def sponsor_programs_overview(*, sponsor: User) -> QuerySet[Program]:
-    """The sponsor's programs with participant counts and released averages, in one query."""
-    return (
-        with_released_feedback(sponsor_programs(sponsor=sponsor))
-        .select_related("organization")
-        .annotate(participants=_participant_count())
+def sponsor_programs_overview(*, sponsor: User) -> list[Program]:
+    """The sponsor's programs with participant counts and released averages: one query,
+    and the counts from the programs' cached figures."""
+    programs = list(
+        with_released_feedback(sponsor_programs(sponsor=sponsor)).select_related("organization")
     )
-
-
-def _participant_count() -> Coalesce:
-    participants = (
-        Engagement.objects.filter(program=OuterRef("pk"))
-        .order_by()
-        .values("program")
-        .annotate(c=Count("pk"))
-        .values("c")
-    )
-    return Coalesce(Subquery(participants), Value(0), output_field=IntegerField())
+    figures = program_figures(programs)
+    for program in programs:
+        setattr(program, "participants", figures[program.pk].total)  # noqa: B010 - not a field
+    return programs
 
 
 def programs_overview(*, programs: QuerySet[Program]) -> list[Program]:
-    """Programs with participant counts and live program-level averages, in two queries (staff).
+    """Programs with participant counts and live program-level averages (staff).
 
-    The session-rating averages come from one GROUP BY over the ratings of these
-    programs: a correlated subquery joined every rating again for each program
-    (issue 16). Each program gets `participants`, `rating_avg` and `survey_avg`.
+    One query for the programs; their figures come from the cache, the missing ones in
+    one query more (program_figures). Each program gets `participants`, `rating_avg`
+    and `survey_avg`.
     """
-    survey = (
-        ClosingSurvey.objects.filter(engagement__program=OuterRef("pk"))
-        .order_by()
-        .values("engagement__program")
-        .annotate(a=Avg("recommend_score"))
-        .values("a")
-    )
-    rows: list[Program] = list(
-        programs.select_related("organization").annotate(
-            participants=_participant_count(),
-            survey_avg=Subquery(survey),
-        )
-    )
-    averages = dict(
-        SessionRating.objects.filter(
-            session_counted("session__"), session__engagement__program__in=programs
-        )
-        .values_list("session__engagement__program")
-        .annotate(a=Avg("score"))
-        .order_by()
-    )
+    rows = list(programs.select_related("organization"))
+    figures = program_figures(rows)
     for program in rows:
-        setattr(program, "rating_avg", averages.get(program.pk))  # noqa: B010 - not a field
+        mine = figures[program.pk]
+        setattr(program, "participants", mine.total)  # noqa: B010 - not a field
+        setattr(program, "rating_avg", mine.rating_avg)  # noqa: B010 - not a field
+        setattr(program, "survey_avg", mine.survey_avg)  # noqa: B010 - not a field
     return rows
