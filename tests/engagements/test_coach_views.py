@@ -117,10 +117,11 @@ def test_workspace_query_count_does_not_grow(
     for _ in range(count):
         engagement = engagement_in(Status.IN_PROGRESS, coach=coach, program=program)
         NudgeFlag.objects.create(engagement=engagement, kind=FlagKind.STALLED)
-    # session, user, coach profile, engagements with their flags counted, the coach's
+    # user (then cached; the session is cached at sign-in), coach profile, engagements
+    # with their flags counted, the coach's
     # released feedback (1; it was 2 live aggregates), the bookings to confirm and the
     # upcoming ones (scheduling's panel, 2)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = coach_client.get("/coach/")
     assert len(response.context["engagements"]) == count
 
@@ -361,9 +362,9 @@ def test_engagement_page_query_count_does_not_grow(
         )
         for n in range(1, count + 1)
     )
-    # session, user, coach profile, engagement with participant and program, sessions,
-    # and the coach's usual duration
-    with django_assert_num_queries(6):
+    # user (then cached; the session is cached at sign-in), coach profile, engagement
+    # with participant and program, sessions, and the coach's usual duration
+    with django_assert_num_queries(5):
         response = coach_client.get(_page(engagement))
     assert len(response.context["sessions"]) == count
 
