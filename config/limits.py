@@ -17,6 +17,9 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
+KB = 1024
+MB = 1024 * KB
+
 
 def body_limit(request: HttpRequest) -> int:
     """The most this request's body may hold: a path's own limit (REQUEST_BODY_LIMITS_BY_PATH,
@@ -42,11 +45,14 @@ class RequestBodyLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0  # Django reads no body at all without a usable length
-        if length > body_limit(request):
-            return render(
-                request,
-                "413.html",
-                {"limit_mb": settings.REQUEST_BODY_MAX_SIZE // (1024 * 1024)},
-                status=413,
-            )
+        limit = body_limit(request)
+        if length > limit:
+            return render(request, "413.html", {"limit": size_in_words(limit)}, status=413)
         return self.get_response(request)
+
+
+def size_in_words(size: int) -> str:
+    """5242880 -> "5 MB", 262144 -> "256 KB": the limit this request was held to."""
+    if size >= MB and size % MB == 0:
+        return f"{size // MB} MB"
+    return f"{-(-size // KB)} KB"

@@ -49,6 +49,7 @@ def test_a_form_body_over_the_field_limit_is_refused_unread(client: Client) -> N
     response = post_declaring(client, "/login/", 1 * MB + 1, "application/x-www-form-urlencoded")
 
     assert response.status_code == 413
+    assert "at most 1 MB" in response.content.decode()  # the limit it was held to
 
 
 def test_a_multipart_body_within_the_limit_reaches_the_view(client: Client) -> None:
