@@ -143,16 +143,14 @@ def throughput(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _prepare(port: int, cookie: str) -> tuple[str, str]:
-    """GET the directory as this participant: its CSRF cookie and the form token."""
+    """GET the directory as this participant: the form token (and a CSRF cookie, should
+    the participant's cookies hold none)."""
     status, headers, body, _ = request(port, "GET", "/coaches/", cookie=cookie)
     match = TOKEN.search(body.decode())
-    csrf_cookie = next(
-        (c.split(";")[0] for c in headers.get("set-cookie", []) if c.startswith("csrftoken=")),
-        "",
-    )
-    if status != 200 or not match or not csrf_cookie:
+    new_cookie = [c.split(";")[0] for c in headers.get("set-cookie", []) if c.startswith("csrf")]
+    if status != 200 or not match or not (new_cookie or "csrftoken=" in cookie):
         raise RuntimeError(f"directory answered {status} without a CSRF form token or cookie")
-    return f"{cookie}; {csrf_cookie}", match.group(1)
+    return "; ".join([cookie, *new_cookie]), match.group(1)
 
 
 def contend(spec: dict[str, Any]) -> dict[str, Any]:

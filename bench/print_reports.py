@@ -98,7 +98,7 @@ def _print_reports() -> dict[str, bytes]:
     from playwright.sync_api import sync_playwright
 
     from accounts.models import User
-    from bench.pages import signed_in_cookie
+    from bench.pages import cookie_pairs, signed_in_cookie
     from engagements.management.commands.seed_demo import (
         PROGRAM_NAME,
         SPONSOR_EMAIL,
@@ -123,9 +123,11 @@ def _print_reports() -> dict[str, bytes]:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             for name, (email, path) in targets.items():
-                cookie_name, value = signed_in_cookie(User.objects.get(email=email)).split("=", 1)
+                cookies = cookie_pairs(signed_in_cookie(User.objects.get(email=email)))
                 context = browser.new_context()
-                context.add_cookies([{"name": cookie_name, "value": value, "url": base}])
+                context.add_cookies(
+                    [{"name": n, "value": v, "url": base} for n, v in cookies.items()]
+                )
                 page = context.new_page()
                 response = page.goto(base + path)
                 if response is None or response.status != 200:
