@@ -128,6 +128,9 @@ def test_the_timeline_shows_status_changes_sessions_flags_and_reminders_newest_f
     assert positions[0] < positions[2] < positions[3] < positions[6] < positions[8] < positions[9]
     assert f"by {staff.full_name}" in body
     assert "by Cora Coach" in body
+    # Each moment says its time zone: staff may sit anywhere.
+    put_on_hold_at = (NOW + timedelta(days=2)).strftime("%-d %b %Y %H:%M")
+    assert f"{put_on_hold_at} UTC</time>" in body
 
 
 def test_open_flags_say_how_long_the_engagement_has_been_stuck(ops: Client) -> None:
