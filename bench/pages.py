@@ -169,6 +169,13 @@ def _staff_and_sponsor_pages(staff_cookies: list[str]) -> list[Page]:
         (f"/ops/programs/{p.public_id}/report/", staff_cookies[n % len(staff_cookies)])
         for n, p in enumerate(programs)
     ]
+    # Engagements in progress, with sessions and history: what ops open from a flag.
+    ops_engagements = [
+        (f"/ops/engagements/{e.public_id}/", staff_cookies[n % len(staff_cookies)])
+        for n, e in enumerate(
+            _spread(Engagement.objects.filter(status=Status.IN_PROGRESS).order_by("pk"))
+        )
+    ]
     return [
         Page(
             "ops",
@@ -193,6 +200,12 @@ def _staff_and_sponsor_pages(staff_cookies: list[str]) -> list[Page]:
             "sponsor_report",
             "sponsor program report",
             [(f"/sponsor/programs/{p.public_id}/", signed_in_cookie(s)) for s, p in sponsors],
+            STAFF_AND_SPONSOR_GOAL,
+        ),
+        Page(
+            "ops_engagement",
+            "ops engagement page `/ops/engagements/<id>/`",
+            ops_engagements,
             STAFF_AND_SPONSOR_GOAL,
         ),
     ]

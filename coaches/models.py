@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from config.cached import changed
+
 if TYPE_CHECKING:
     from accounts.models import User
 
@@ -30,6 +32,17 @@ def validate_https(value: str) -> None:
         raise ValidationError(
             "The booking link must start with https://, so participants can book safely."
         )
+
+
+# The coaches in order of load (full first, then by name) are cached until a coach's
+# load or profile changes (config/cached.py; engagements/selectors.py,
+# coaches_full_first_ids): a status change of any engagement, a saved or imported coach.
+COACH_LOAD_SCOPE = "coach-load"
+
+
+def coach_load_changed() -> None:
+    """The coaches' order by load is out of date once this transaction commits."""
+    changed(COACH_LOAD_SCOPE)
 
 
 class Specialty(models.Model):
@@ -89,6 +102,8 @@ class CoachProfile(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Save; when the photo was replaced or cleared, delete the old file after commit.
 
+        A new coach, or a changed capacity, changes the list of coaches by load.
+
         After commit: if the transaction rolls back, the row still names the old file.
         The stored name is read first rather than remembered, so an instance that was
         loaded long ago or refreshed still removes the right file.
@@ -101,6 +116,7 @@ class CoachProfile(models.Model):
                 or ""
             )
         super().save(*args, **kwargs)
+        coach_load_changed()
         if old and old != self.photo.name:
             storage = self.photo.storage
             transaction.on_commit(lambda: storage.delete(old))

@@ -26,7 +26,7 @@ from collections.abc import Callable, Collection, Hashable, Mapping
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,9 @@ def _token() -> str:
 
 
 def _version_key(scope: str) -> str:
-    return f"version:{scope}"
+    # The database's name too: several databases may share one cache (the bench's
+    # data sets of several sizes), and their rows are not the same.
+    return f"version:{connection.settings_dict['NAME']}:{scope}"
 
 
 def versions(scopes: Collection[str]) -> dict[str, str]:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.backends import users_forget
 from accounts.models import Role, User
-from coaches.models import CoachProfile, Language, Specialty
+from coaches.models import CoachProfile, Language, Specialty, coach_load_changed
 from engagements.models import Program
 
 # What the import may set on a profile (capacity included: only staff import).
@@ -147,6 +147,7 @@ def _write_profiles(rows: Sequence[CoachImportRow], summary: CoachImportSummary)
     CoachProfile.objects.filter(pk__in=[row.profile.pk for row in existing]).update(
         updated_at=timezone.now()
     )
+    coach_load_changed()  # bulk writes call no save()
     summary.created, summary.updated = len(new), len(existing)
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import User
-from coaches.models import validate_time_zone
+from coaches.models import coach_load_changed, validate_time_zone
 from config.cached import changed
 from config.errors import DomainError
 from config.privacy import SMALLEST_GROUP_SIZE
@@ -314,6 +314,7 @@ class Engagement(models.Model):
                 setattr(self, field, value)
             self.status_version += 1
             program_rows_changed(self.program_id)
+            coach_load_changed()
             audit_record(
                 action=action or f"engagement.{to}",
                 obj=self,

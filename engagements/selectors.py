@@ -32,7 +32,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import User
-from coaches.models import CoachProfile
+from coaches.models import COACH_LOAD_SCOPE, CoachProfile
+from config.cached import cached, versions
 from engagements.models import ACTIVE_STATUSES, CoachingSession, Engagement, Program, held
 
 if TYPE_CHECKING:
@@ -137,6 +138,30 @@ def coaches_with_load_full_first() -> QuerySet[WithAnnotations[CoachProfile, Coa
         )
     ).annotate(active_count=active_engagement_count())
     return cast("QuerySet[WithAnnotations[CoachProfile, CoachLoad]]", coaches.order_by("-is_full"))
+
+
+# The cached order is a safety net's length only: every change of load moves its version.
+FULL_FIRST_CACHE_SECONDS = 24 * 60 * 60
+
+
+def coaches_full_first_ids() -> list[int]:
+    """Every coach's pk, full ones first, then by name (the ops dashboard's paged list).
+
+    Cached until a coach's load or profile changes (coaches.models.coach_load_changed,
+    called by transition_to, CoachProfile.save and the coach import), so a page of the
+    list loads its 50 coaches by pk instead of sorting every coach by load. A coach
+    renamed since keeps their place until the next change of load.
+    """
+    version = versions([COACH_LOAD_SCOPE])[COACH_LOAD_SCOPE]
+    return cached(
+        f"coaches:full-first:{version}",
+        lambda: list(
+            coaches_with_load_full_first()
+            .order_by("-is_full", "user__full_name", "pk")
+            .values_list("pk", flat=True)
+        ),
+        FULL_FIRST_CACHE_SECONDS,
+    )
 
 
 def open_pool_coaches(*, program: Program) -> QuerySet[WithAnnotations[CoachProfile, CoachLoad]]:

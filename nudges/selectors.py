@@ -24,9 +24,10 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from coaches.models import CoachProfile
 from config.cached import cached
 from engagements.models import CoachingSession, Engagement, Outcome, Program, Status
-from engagements.selectors import coaches_with_load_full_first
+from engagements.selectors import coaches_full_first_ids, coaches_with_load
 from nudges.models import FlagKind, NudgeFlag, NudgeRun
 from nudges.rules import RECIPIENTS
 
@@ -162,7 +163,8 @@ def flagged_engagements_page(
     engagements are then loaded by id. Grouping the joined engagement rows
     instead took ~1 s at 100,000 engagements and 40,000 flags (bench/, README
     "Performance"). Unfiltered, they are counted with COUNT(DISTINCT engagement_id),
-    cached like the summary. `number` is the raw page parameter; a bad one gives page 1.
+    cached like the summary, and so is which engagements each page lists (their rows
+    are read live). `number` is the raw page parameter; a bad one gives page 1.
     The filters choose which open flags count; each row still shows all its open flags.
     """
     today = today or timezone.localdate()
@@ -176,7 +178,8 @@ def flagged_engagements_page(
         .order_by("oldest", "engagement_id")
     )
     paginator = Paginator(oldest_first, FLAGGED_PER_PAGE)
-    if filters == FlagFilter():
+    unfiltered = filters == FlagFilter()
+    if unfiltered:
         flagged = _until_next_run(
             "flagged",
             run,
@@ -185,7 +188,12 @@ def flagged_engagements_page(
         paginator = _CountedPaginator(oldest_first, FLAGGED_PER_PAGE, count=flagged)
     # Page[Any]: its rows are replaced by the engagements they name, below.
     page: Page[Any] = paginator.get_page(number)
-    ids = [row["engagement_id"] for row in page.object_list]
+
+    def page_ids() -> list[int]:
+        return [row["engagement_id"] for row in page.object_list]
+
+    # Unfiltered, which engagements a page lists changes only with the open flags.
+    ids = _until_next_run(f"flagged:{page.number}", run, page_ids) if unfiltered else page_ids()
     engagements = (
         Engagement.objects.select_related("participant", "program", "coach__user")
         .prefetch_related(
@@ -207,18 +215,16 @@ def flagged_engagements_page(
 def coach_capacity_page(*, number: str | None) -> Page[Any]:
     """One page of coaches with their load (`active_count`, `is_full`), full ones first.
 
-    The full coaches come from one GROUP BY over the active engagements (a
-    subquery PostgreSQL runs once); each row's own load is counted for the
-    page's rows only, after the sort and the limit. A page at a time, since a
-    large pool is thousands of rows. `number` is the raw page parameter; a bad
-    one gives page 1.
+    The order comes from coaches_full_first_ids (cached until a coach's load changes);
+    the page's 50 coaches are loaded by pk with their load counted live, for these
+    rows only. A page at a time, since a large pool is thousands of rows. `number` is
+    the raw page parameter; a bad one gives page 1.
     """
-    coaches = (
-        coaches_with_load_full_first()
-        .select_related("user")
-        .order_by("-is_full", "user__full_name", "pk")
-    )
-    return Paginator(coaches, COACHES_PER_PAGE).get_page(number)
+    page: Page[Any] = Paginator(coaches_full_first_ids(), COACHES_PER_PAGE).get_page(number)
+    coaches = coaches_with_load(CoachProfile.objects.filter(pk__in=page.object_list))
+    by_pk = {coach.pk: coach for coach in coaches.select_related("user")}
+    page.object_list = [by_pk[pk] for pk in page.object_list if pk in by_pk]
+    return page
 
 
 def last_nudge_run() -> NudgeRun | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import connection
@@ -107,6 +108,33 @@ class CoachLine:
     @property
     def utilisation_pct(self) -> float | None:
         return _pct(self.utilisation)
+
+    # The table's cells as the page shows them, formatted here once: a report lists
+    # every coach of the pool, and template filters on each cell cost more than the
+    # rest of the page (intcomma, floatformat; the same rounding, half up).
+    @property
+    def load_text(self) -> str:
+        return f"{self.active:,} / {self.capacity:,}"
+
+    @property
+    def utilisation_text(self) -> str:
+        pct = self.utilisation_pct
+        return "–" if pct is None else f"{_half_up(pct, 0)}%"
+
+    @property
+    def in_program_text(self) -> str:
+        return f"{self.in_program:,}"
+
+    @property
+    def rating_text(self) -> str:
+        if self.rating_avg is None:
+            return "–"
+        return f"{_half_up(self.rating_avg, 1)} ({self.rating_count:,})"
+
+
+def _half_up(value: float, places: int) -> str:
+    """`value` to `places` decimals, rounded half up as the floatformat filter does."""
+    return str(Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from io import StringIO
+from typing import Any
 
 import pytest
 import time_machine
@@ -151,6 +152,31 @@ def test_coach_capacity_is_paginated_by_50_full_coaches_first(client: Client, st
     assert b"Page 1 of 2 (51 coaches, full ones first)" in first.content
 
 
+def test_the_coaches_order_follows_a_change_of_load_once_it_commits(
+    client: Client, staff: User, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    """The order by load is cached; a selection or a capacity change moves it on commit."""
+    program = ProgramFactory()
+    CoachFactory(capacity=1, user__full_name="Ada")
+    zed = CoachFactory(capacity=1, user__full_name="Zed")
+    login_verified(client, staff)
+
+    def order() -> list[str]:
+        return [c.user.full_name for c in client.get(URL).context["coaches"]]
+
+    assert order() == ["Ada", "Zed"]
+    with django_capture_on_commit_callbacks(execute=False) as pending:
+        engagement_with_coach(coach=zed, program=program)
+    assert order() == ["Ada", "Zed"]  # not committed yet: the cached order stands
+    for callback in pending:
+        callback()
+    assert order() == ["Zed", "Ada"]  # Zed is full now
+    with django_capture_on_commit_callbacks(execute=True):
+        zed.capacity = 2
+        zed.save()
+    assert order() == ["Ada", "Zed"]
+
+
 def test_capacity_per_coach_highlights_full_coaches(client: Client, staff: User) -> None:
     full = CoachFactory(capacity=2, user__full_name="Ada Full")
     roomy = CoachFactory(capacity=5, user__full_name="Bea Roomy")
@@ -200,22 +226,24 @@ def test_dashboard_query_count_is_fixed(
     _populate(flagged, coaches)
     login_verified(client, staff)
 
-    # session, user, flag summary, flagged count, flagged page ids, their
-    # engagements, their open flags, coach count, a page of coaches with their
-    # load, last run, the unmatched bookings' count (scheduling's panel; none here),
-    # and the filter's programs (coaches are searched by name, not listed).
-    with django_assert_num_queries(12 + OTP_DEVICE_QUERY):
+    # The user (its session comes from the cache), the last run, flag summary, flagged
+    # count, flagged page ids, their engagements, their open flags, the coaches in
+    # order of load, a page of coaches with their load, the unmatched bookings' count
+    # (scheduling's panel; none here), and the filter's programs (coaches are searched
+    # by name, not listed).
+    with django_assert_num_queries(11 + OTP_DEVICE_QUERY):
         response = client.get(URL)
     assert response.status_code == 200
-    # The flag summary and the flagged count are cached until the next run.
-    with django_assert_num_queries(10 + OTP_DEVICE_QUERY):
+    # The flag summary, the flagged count and the page's ids are cached until the next
+    # run, the coaches' order until a load changes; the user's row for a minute.
+    with django_assert_num_queries(6 + OTP_DEVICE_QUERY):
         again = client.get(URL)
     assert again.context["summary"] == response.context["summary"]
     assert again.context["page"].paginator.count == flagged
 
     # Filtered: the count is the filter's own (never cached), and days stuck reads
     # the programs' behind-schedule dates.
-    with django_assert_num_queries(12 + OTP_DEVICE_QUERY):
+    with django_assert_num_queries(9 + OTP_DEVICE_QUERY):
         response = client.get(URL, {"days": "3", "kind": "no_first_session"})
 
     assert response.status_code == 200

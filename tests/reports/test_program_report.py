@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from django.template import Context, Template
 
 from engagements.models import Program, Status
 from nudges.models import FlagKind
-from reports.selectors import participant_progress, program_report
+from reports.selectors import CoachLine, participant_progress, program_report
 from tests.factories import EngagementFactory, ProgramFactory, engagement_with_coach
 from tests.reports.conftest import ReportData
 
@@ -162,3 +163,28 @@ def test_chart_shows_at_most_a_year_of_weeks(now: datetime) -> None:
     weeks = program_report(program=program).weeks
     assert len(weeks) == 52
     assert weeks[-1].week == date(2026, 3, 16)
+
+
+@pytest.mark.parametrize(
+    ("active", "capacity", "rating_avg", "rating_count"),
+    [(3, 4, 4.25, 12), (1, 8, 2.5, 1), (0, 0, None, 0), (1234, 2000, 3.05, 98765), (5, 3, 4.95, 2)],
+)
+def test_coach_cells_read_as_the_template_filters_would_show_them(
+    active: int, capacity: int, rating_avg: float | None, rating_count: int
+) -> None:
+    line = CoachLine(
+        name="X",
+        capacity=capacity,
+        active=active,
+        in_program=active,
+        rating_avg=rating_avg,
+        rating_count=rating_count,
+    )
+    filters = Template(
+        "{% load humanize %}{{ c.active|intcomma }} / {{ c.capacity|intcomma }}|"
+        "{% if c.utilisation_pct is None %}–{% else %}{{ c.utilisation_pct|floatformat:0 }}%"
+        "{% endif %}|{{ c.in_program|intcomma }}|{% if c.rating_avg is None %}–{% else %}"
+        "{{ c.rating_avg|floatformat:1 }} ({{ c.rating_count|intcomma }}){% endif %}"
+    ).render(Context({"c": line}))
+    cells = [line.load_text, line.utilisation_text, line.in_program_text, line.rating_text]
+    assert "|".join(cells) == filters
