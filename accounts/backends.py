@@ -18,7 +18,7 @@ from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.models import User
 
@@ -28,7 +28,9 @@ USER_CACHE_SECONDS = 60
 
 
 def _key(pk: Any) -> str:
-    return f"accounts:user:{pk}"
+    # The database's name too: one cache may serve several databases (the bench's
+    # data sets of several sizes), whose rows share primary keys.
+    return f"accounts:user:{connection.settings_dict['NAME']}:{pk}"
 
 
 def users_forget(pks: Iterable[Any]) -> None:
