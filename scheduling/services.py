@@ -69,15 +69,15 @@ class Received:
 
 def booking_match(*, coach: CoachProfile, email: str) -> tuple[Engagement | None, str]:
     """The coach's active engagement whose participant has `email`, or why there is none."""
-    statuses = list(
-        Engagement.objects.filter(coach=coach, participant__email__iexact=email)
-        .order_by("-invited_at")
-        .values_list("pk", "status")
+    engagements = list(
+        Engagement.objects.filter(coach=coach, participant__email__iexact=email).order_by(
+            "-invited_at"
+        )
     )
-    for pk, status in statuses:
-        if status in ACTIVE_STATUSES:
-            return Engagement.objects.get(pk=pk), ""
-    if statuses:
+    for engagement in engagements:
+        if engagement.status in ACTIVE_STATUSES:
+            return engagement, ""
+    if engagements:
         return None, UnmatchedReason.ENGAGEMENT_CLOSED
     return None, UnmatchedReason.NO_ENGAGEMENT
 
@@ -108,7 +108,9 @@ def booking_receive(*, endpoint: BookingEndpoint, event: BookingEvent) -> Receiv
         session = _session_for(coach=coach, event=event, known=known)
         _record_references(session=session, event=event, known=known)
         before = (session.starts_at, session.status) if session.history else None
-        _follow_current_booking(session, event)
+        # A new session's references are all in `known`; an older one may have more.
+        refs = list(session.references.all()) if session.history else list(known.values())
+        _follow_current_booking(session, refs)
         session.history = [*session.history, _history_entry(event)]
         session.save()
         if before != (session.starts_at, session.status):
@@ -175,9 +177,8 @@ def _record_references(
         reference.save()
 
 
-def _follow_current_booking(session: ScheduledSession, event: BookingEvent) -> None:
+def _follow_current_booking(session: ScheduledSession, refs: list[BookingReference]) -> None:
     """Times, booking id and status from the booking no reschedule replaces."""
-    refs = list(session.references.all())
     current = [ref for ref in refs if not ref.replaced_by] or refs
     latest = max(current, key=lambda ref: (ref.starts_at is not None, ref.starts_at, ref.pk))
     session.provider_booking_id = latest.reference
