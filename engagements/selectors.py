@@ -212,10 +212,23 @@ DEFAULT_DURATION = 60
 
 
 def coach_engagements(*, coach: CoachProfile, status: str = "") -> QuerySet[Engagement]:
-    """The coach's engagements, active first, with their open flags counted in SQL."""
+    """The coach's engagements, active first, with their open flags counted in SQL.
+
+    Only the columns the workspace's table shows are read (a coach may have
+    dozens of engagements; the participant and program rows are wide).
+    """
     engagements = (
         Engagement.objects.filter(coach=coach)
         .select_related("participant", "program")
+        .only(
+            "public_id",
+            "status",
+            "sessions_logged",
+            "last_session_on",
+            "participant__full_name",
+            "program__name",
+            "program__sessions_per_engagement",
+        )
         .annotate(
             open_flags=Count("flags", filter=Q(flags__resolved_at__isnull=True)),
             active_rank=Case(

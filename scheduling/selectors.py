@@ -20,6 +20,21 @@ PANEL_SIZE = 20
 UNMATCHED_PAGE_SIZE = 20
 
 
+# What the coach's panels show of a booking (templates/scheduling/_coach_sessions.html):
+# not its history (JSON) nor the full engagement, participant and program rows.
+COACH_PANEL_COLUMNS = (
+    "public_id",
+    "coach_id",
+    "starts_at",
+    "ends_at",
+    "status",
+    "engagement__public_id",
+    "engagement__status",
+    "engagement__participant__full_name",
+    "engagement__program__name",
+)
+
+
 def _live() -> QuerySet[ScheduledSession]:
     return ScheduledSession.objects.filter(status__in=LIVE_STATUSES, engagement__isnull=False)
 
@@ -49,6 +64,7 @@ def coach_upcoming_sessions(*, coach: CoachProfile, now: datetime) -> list[Sched
         _live()
         .filter(coach=coach, engagement__coach=coach, ends_at__gt=now)
         .select_related("engagement__participant", "engagement__program")
+        .only(*COACH_PANEL_COLUMNS)
         .order_by("starts_at")[:PANEL_SIZE]
     )
 
@@ -65,6 +81,7 @@ def coach_sessions_to_confirm(*, coach: CoachProfile, now: datetime) -> list[Sch
             ends_at__lte=now,
         )
         .select_related("engagement__participant", "engagement__program")
+        .only(*COACH_PANEL_COLUMNS)
         .order_by("starts_at")[:PANEL_SIZE]
     )
 
