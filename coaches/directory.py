@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from accounts.models import User
 from coaches.models import CoachProfile
+from coaches.selectors import CardLabels, coach_card_labels
 
 PAGE_SIZE = 3
 MAX_EXCLUDES = 3
@@ -55,9 +56,16 @@ class DirectoryPage:
     """Up to PAGE_SIZE cards, and where they are in the pool: "Coaches 4-6 of 32"."""
 
     coaches: list[CoachProfile]
+    # Their specialties and languages (coach_card_labels).
+    labels: dict[int, CardLabels]
     pool_size: int
     # The 1-based place of the first card in the participant's order.
     first: int
+
+    @property
+    def cards(self) -> list[tuple[CoachProfile, CardLabels]]:
+        """Each coach of the page with what its card lists."""
+        return [(coach, self.labels.get(coach.pk, CardLabels())) for coach in self.coaches]
 
     @property
     def last(self) -> int:
@@ -81,18 +89,19 @@ def directory_page(
     exclude: Sequence[uuid.UUID] = (),
 ) -> DirectoryPage:
     """The page after the one just seen, in the participant's order, of the coaches
-    with the public ids `coach_ids` (the pool): one query plus prefetches."""
+    with the public ids `coach_ids` (the pool): the cards, then their labels (two
+    queries; none when the page is empty)."""
     ordered = stable_shuffle(participant.public_id, coach_ids)
     start = page_start(participant.public_id, ordered, exclude)
     page_ids = ordered[start : start + PAGE_SIZE]
     cards = {
         coach.public_id: coach
-        for coach in CoachProfile.objects.filter(public_id__in=page_ids)
-        .select_related("user")
-        .prefetch_related("specialties", "languages")
+        for coach in CoachProfile.objects.filter(public_id__in=page_ids).select_related("user")
     }
+    coaches = [cards[coach_id] for coach_id in page_ids if coach_id in cards]
     return DirectoryPage(
-        coaches=[cards[coach_id] for coach_id in page_ids if coach_id in cards],
+        coaches=coaches,
+        labels=coach_card_labels(coaches) if coaches else {},
         pool_size=len(coach_ids),
         first=start + 1,
     )

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db.models import Max, prefetch_related_objects
+from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,6 +20,7 @@ from accounts.models import Role, User
 from coaches.directory import directory_page
 from coaches.forms import BadExclude, DirectoryFilterForm, parse_excludes
 from coaches.models import CoachProfile
+from coaches.selectors import CardLabels, coach_card_labels
 from config.errors import DomainError
 from engagements.forms import ReasonForm, SessionForm, SessionLogForm, StatusFilterForm
 from engagements.models import CoachingSession, Engagement
@@ -63,10 +64,13 @@ def _participant_home(request: HttpRequest, participant: User) -> HttpResponse:
     engagement = participant_current_engagement(participant=participant)
     context: dict[str, object] = {"engagement": engagement}
     if engagement is not None and engagement.coach is not None:
-        prefetch_related_objects([engagement.coach], "specialties", "languages")
+        coach = engagement.coach
         sessions = list(participant_session_history(engagement))
         context.update(
-            coach=engagement.coach, tally=session_tally(engagement, sessions), sessions=sessions
+            coach=coach,
+            labels=coach_card_labels([coach]).get(coach.pk, CardLabels()),
+            tally=session_tally(engagement, sessions),
+            sessions=sessions,
         )
     return render(request, "engagements/participant_home.html", context)
 

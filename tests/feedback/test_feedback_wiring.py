@@ -90,10 +90,10 @@ def test_participant_home_with_feedback_costs_the_same_for_any_number_of_session
     client.force_login(engagement.participant)
     # user (first request: the session is in the cache since the login),
     # current engagement with program and coach, the coach's specialties and
-    # languages (2), session history (the tally is read from it), rateable
-    # sessions, and on a completed engagement whether the closing survey is
-    # answered; the next booked session (scheduling's panel).
-    expected = 7 + (status == Status.COMPLETED)
+    # languages (one query), session history (the tally is read from it),
+    # rateable sessions, and on a completed engagement whether the closing
+    # survey is answered; the next booked session (scheduling's panel).
+    expected = 6 + (status == Status.COMPLETED)
     with django_assert_num_queries(expected):
         body = client.get("/").content.decode()
     assert body.count("How useful was session") == count
