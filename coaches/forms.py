@@ -8,8 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from coaches.directory import MAX_EXCLUDES
-from coaches.models import CoachProfile, Language, Specialty, time_zone_names
+from coaches.models import CoachProfile, time_zone_names
 from coaches.photos import PhotoRefused, photo_reencode
+from coaches.selectors import PoolChoices
 
 
 class DirectoryFilterForm(forms.Form):
@@ -18,16 +19,17 @@ class DirectoryFilterForm(forms.Form):
     language = forms.ChoiceField(required=False, label="Language")
     specialty = forms.ChoiceField(required=False, label="Specialty")
 
-    def __init__(self, *args: Any, pool: QuerySet[CoachProfile], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, choices: PoolChoices, **kwargs: Any) -> None:
+        """`choices`: the pool's languages and specialties (pool_filter_choices)."""
         super().__init__(*args, **kwargs)
-        languages = Language.objects.filter(coaches__in=pool.values("pk")).distinct()
-        specialties = Specialty.objects.filter(coaches__in=pool.values("pk")).distinct()
         # Declared above as ChoiceFields; `fields` is typed as plain Field.
-        cast(forms.ChoiceField, self.fields["language"]).choices = [("", "Any language")] + [
-            (language.code, language.name) for language in languages
+        cast(forms.ChoiceField, self.fields["language"]).choices = [
+            ("", "Any language"),
+            *choices.languages,
         ]
-        cast(forms.ChoiceField, self.fields["specialty"]).choices = [("", "Any specialty")] + [
-            (str(specialty.pk), specialty.name) for specialty in specialties
+        cast(forms.ChoiceField, self.fields["specialty"]).choices = [
+            ("", "Any specialty"),
+            *choices.specialties,
         ]
 
     def filter(self, pool: QuerySet[CoachProfile]) -> QuerySet[CoachProfile]:

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import CharField, F, Value
+from django.db.models.functions import Cast
 
-from coaches.models import CoachProfile
+from coaches.models import CoachProfile, Language, Specialty
 
 SPECIALTY = "specialty"
 LANGUAGE = "language"
@@ -48,3 +49,33 @@ def coach_card_labels(coaches: Sequence[CoachProfile]) -> dict[int, CardLabels]:
         card = labels.setdefault(coach_id, CardLabels())
         (card.specialties if kind == SPECIALTY else card.languages).append(name)
     return labels
+
+
+@dataclass(frozen=True)
+class PoolChoices:
+    """The directory filter's choices: what the pool's coaches speak and offer."""
+
+    languages: list[tuple[str, str]] = field(default_factory=list)  # (code, name)
+    specialties: list[tuple[str, str]] = field(default_factory=list)  # (id, name)
+
+
+def pool_filter_choices(coach_ids: Sequence[int]) -> PoolChoices:
+    """The languages and the specialties of these coaches, each once, by name: one
+    UNION (which also removes the duplicates) rather than a DISTINCT query each."""
+    languages = (
+        Language.objects.filter(coaches__in=coach_ids)
+        .annotate(kind=Value(LANGUAGE, output_field=CharField()), key=F("code"))
+        .values_list("kind", "key", "name")
+    )
+    specialties = (
+        Specialty.objects.filter(coaches__in=coach_ids)
+        .annotate(
+            kind=Value(SPECIALTY, output_field=CharField()),
+            key=Cast("pk", output_field=CharField()),
+        )
+        .values_list("kind", "key", "name")
+    )
+    choices = PoolChoices()
+    for kind, key, name in languages.union(specialties).order_by("name"):
+        (choices.languages if kind == LANGUAGE else choices.specialties).append((key, name))
+    return choices

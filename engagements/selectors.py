@@ -182,7 +182,7 @@ class AvailablePool:
     public_ids: list[uuid.UUID]
 
     def coaches(self) -> QuerySet[CoachProfile]:
-        """The pool as a plain id list, to filter or to list its languages and specialties."""
+        """The pool as a plain id list, for the directory's filters."""
         return CoachProfile.objects.filter(pk__in=self.ids)
 
 

@@ -20,7 +20,7 @@ from accounts.models import Role, User
 from coaches.directory import directory_page
 from coaches.forms import BadExclude, DirectoryFilterForm, parse_excludes
 from coaches.models import CoachProfile
-from coaches.selectors import CardLabels, coach_card_labels
+from coaches.selectors import CardLabels, coach_card_labels, pool_filter_choices
 from config.errors import DomainError
 from engagements.forms import ReasonForm, SessionForm, SessionLogForm, StatusFilterForm
 from engagements.models import CoachingSession, Engagement
@@ -113,7 +113,7 @@ def _render_directory(
     context: dict[str, object] = {"engagement": engagement, "error": error}
     if engagement is not None and engagement.coach_id is None:
         pool = available_pool(program=engagement.program)
-        form = DirectoryFilterForm(request.GET or None, pool=pool.coaches())
+        form = DirectoryFilterForm(request.GET or None, choices=pool_filter_choices(pool.ids))
         params = form.active_params()
         page = directory_page(
             participant=request.user, coach_ids=_listed(form, pool), exclude=exclude

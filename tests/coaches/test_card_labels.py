@@ -1,4 +1,4 @@
-"""A coach card's specialties and languages: one query for any number of coaches."""
+"""Coach cards' specialties and languages, and the directory filter's choices: one query each."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from django.template.loader import render_to_string
 from pytest_django import DjangoAssertNumQueries
 
-from coaches.selectors import CardLabels, coach_card_labels
+from coaches.selectors import CardLabels, PoolChoices, coach_card_labels, pool_filter_choices
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -45,3 +45,28 @@ def test_the_card_lists_the_names_as_before() -> None:
     assert "Specialties" not in render_to_string(
         "coaches/_card.html", {"coach": coach, "labels": CardLabels()}
     )
+
+
+def test_the_filter_offers_each_language_and_specialty_of_the_pool_once_by_name(
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    ada, bea, outside = (factories.CoachFactory() for _ in range(3))
+    resilience = factories.SpecialtyFactory(name="Resilience")
+    leadership = factories.SpecialtyFactory(name="Leadership")
+    french = factories.LanguageFactory(code="fr", name="French")
+    english = factories.LanguageFactory(code="en", name="English")
+    german = factories.LanguageFactory(code="de", name="German")
+    ada.specialties.add(resilience, leadership)
+    bea.specialties.add(resilience)
+    ada.languages.add(french)
+    bea.languages.add(french, english)
+    outside.languages.add(german)
+
+    with django_assert_num_queries(1):
+        choices = pool_filter_choices([ada.pk, bea.pk])
+
+    assert choices == PoolChoices(
+        languages=[("en", "English"), ("fr", "French")],
+        specialties=[(str(leadership.pk), "Leadership"), (str(resilience.pk), "Resilience")],
+    )
+    assert pool_filter_choices([]) == PoolChoices()

@@ -324,13 +324,13 @@ def test_directory_query_count_does_not_grow_with_the_pool(
     client.force_login(engagement.participant)
     client.get(URL)  # the session is loaded and the user fetched, as on every request
 
-    # engagement, the pool's ids (computed once), its languages, its specialties,
-    # the filtered page's ids, the cards, and their specialties and languages in
-    # one query (the session and the user come from the cache)
-    with django_assert_num_queries(7):
+    # engagement, the pool's ids (computed once), its languages and specialties
+    # (one query), the filtered page's ids, the cards, and their specialties and
+    # languages (one query); the session and the user come from the cache
+    with django_assert_num_queries(6):
         assert len(shown(client.get(URL, {"language": "en"}))) == 3
     # Unfiltered, the pool's ids are the list: no query for the page's ids.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         assert len(shown(client.get(URL))) == 3
 
 
