@@ -308,3 +308,40 @@ def test_the_summary_says_how_long_the_longest_stuck_has_been_stuck_not_the_flag
     assert "Longest stuck" in response.content.decode()
     assert "10 days" in response.content.decode()
     assert "minutes ago" not in response.content.decode()
+
+
+def test_a_flagged_row_links_its_page_and_says_what_it_is_missing(
+    client: Client, staff: User
+) -> None:
+    waiting = invited(ProgramFactory(sessions_per_engagement=4), days_ago=8)
+    coached = selected(ProgramFactory(), days_ago=15, coach=CoachFactory(user__full_name="Cy"))
+    run_nudges()
+    login_verified(client, staff)
+
+    body = client.get(URL).content.decode()
+
+    assert f'<a href="/ops/engagements/{waiting.public_id}/">' in body
+    assert f'<a href="/ops/engagements/{coached.public_id}/">' in body
+    assert '<td data-label="Coach"><span class="muted">none yet</span></td>' in body
+    assert '<td data-label="Coach">Cy</td>' in body
+    assert '<td data-label="Sessions">0 of 4</td>' in body
+    assert "No coach selected: stuck for 8 days" in body
+    assert "No first session: stuck for 15 days" in body
+
+
+def test_the_program_filter_lists_every_program_and_keeps_the_choice(
+    client: Client, staff: User
+) -> None:
+    north = ProgramFactory(name="North <&> Co")
+    south = ProgramFactory(name="South")
+    login_verified(client, staff)
+
+    body = client.get(URL, {"program": str(south.public_id)}).content.decode()
+
+    assert (
+        '<select name="program" id="id_program"><option value="">All programs</option>'
+        f'<option value="{north.public_id}">North &lt;&amp;&gt; Co</option>'
+        f'<option value="{south.public_id}" selected>South</option></select>'
+    ) in body
+    bad = client.get(URL, {"program": "nonsense"}).content.decode()
+    assert 'aria-describedby="id_program_error" aria-invalid="true" id="id_program">' in bad
