@@ -119,7 +119,7 @@ class CoachLine:
     @property
     def utilisation_text(self) -> str:
         pct = self.utilisation_pct
-        return "–" if pct is None else f"{_half_up(pct, 0)}%"
+        return "–" if pct is None else f"{half_up(pct, 0)}%"
 
     @property
     def in_program_text(self) -> str:
@@ -129,10 +129,10 @@ class CoachLine:
     def rating_text(self) -> str:
         if self.rating_avg is None:
             return "–"
-        return f"{_half_up(self.rating_avg, 1)} ({self.rating_count:,})"
+        return f"{half_up(self.rating_avg, 1)} ({self.rating_count:,})"
 
 
-def _half_up(value: float, places: int) -> str:
+def half_up(value: float, places: int) -> str:
     """`value` to `places` decimals, rounded half up as the floatformat filter does."""
     return str(Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP))
 
