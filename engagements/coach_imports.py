@@ -25,7 +25,7 @@ from accounts.audit import audit_record
 from accounts.backends import users_forget
 from accounts.models import Role, User
 from coaches.models import CoachProfile, Language, Specialty, coach_load_changed
-from engagements.models import Program
+from engagements.models import Program, program_rows_changed
 
 # What the import may set on a profile (capacity included: only staff import).
 PROFILE_FIELDS = ("headline", "bio", "capacity", "booking_url", "time_zone", "accepting_new")
@@ -221,6 +221,7 @@ def _add_to_pool(program: Program, profile_ids: list[int]) -> int:
         if pk not in present
     ]
     through.objects.bulk_create(links, batch_size=BATCH, ignore_conflicts=True)
+    program_rows_changed(program.pk)  # the pool is one of the program's rows; no signal here
     return len(links)
 
 

@@ -8,6 +8,8 @@ from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.audit import audit_record
@@ -134,6 +136,30 @@ def program_rows_changed(program_id: int) -> None:
     transition_to, the session services, the participant import and feedback_release.
     """
     changed(program_scope(program_id))
+
+
+@receiver(m2m_changed, sender=Program.coaches.through)
+def _pool_changed(
+    sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
+) -> None:
+    """A program's pool is one of its rows (the report lists it): any change says so.
+
+    Forward (program.coaches.add/set/remove/clear) the program is `instance`; reverse
+    (coach.programs...) the programs are `pk_set`, or before a clear the coach's own.
+    The coach import writes the pool in bulk and calls program_rows_changed itself.
+    """
+    if not reverse:
+        if action in ("post_add", "post_remove", "post_clear"):
+            program_rows_changed(instance.pk)
+        return
+    if action in ("post_add", "post_remove"):
+        programs = pk_set or set()
+    elif action == "pre_clear":
+        programs = set(instance.programs.values_list("pk", flat=True))
+    else:
+        return
+    for program_id in programs:
+        program_rows_changed(program_id)
 
 
 class Status(models.TextChoices):

@@ -21,6 +21,7 @@ from uuid import UUID
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Min, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
@@ -143,10 +144,29 @@ def _coach_matches(search: str) -> Q:
 
 @dataclass(frozen=True)
 class FlaggedRow:
-    """A flagged engagement on the dashboard, with how long each open flag has held."""
+    """A flagged engagement on the dashboard, with how long each open flag has held.
+
+    What a row shows is put together here once (a page is 50 rows, and filters and
+    {% url %} on each cell cost more than the rest of the dashboard's rendering).
+    """
 
     engagement: Engagement
     stuck: list[OpenFlag]
+    url: str
+
+    @property
+    def coach_name(self) -> str:
+        coach = self.engagement.coach
+        return coach.user.full_name if coach is not None else ""
+
+    @property
+    def sessions_text(self) -> str:
+        e = self.engagement
+        return f"{e.sessions_logged} of {e.program.sessions_per_engagement}"
+
+    @property
+    def badges(self) -> list[str]:
+        return [open_flag.badge for open_flag in self.stuck]
 
 
 def flagged_engagements_page(
@@ -201,10 +221,14 @@ def flagged_engagements_page(
         )
         .in_bulk(ids)
     )
+    # One reverse() for the page: each row's link is the same path with its own id.
+    blank = UUID(int=0)
+    link = reverse("nudges:ops_engagement", kwargs={"public_id": blank})
     page.object_list = [
         FlaggedRow(
             engagement=engagements[pk],
             stuck=open_flags_stuck(engagements[pk].open_flags, today=today),
+            url=link.replace(str(blank), str(engagements[pk].public_id)),
         )
         for pk in ids
         if pk in engagements
@@ -357,6 +381,14 @@ class OpenFlag:
     @property
     def reminds(self) -> bool:
         return bool(RECIPIENTS[FlagKind(self.flag.kind)])
+
+    @property
+    def badge(self) -> str:
+        """ "Stalled: stuck for 3 days", or the kind alone when the day is not known."""
+        label = FlagKind(self.flag.kind).label
+        if self.days is None:
+            return label
+        return f"{label}: stuck for {self.days} day{'' if self.days == 1 else 's'}"
 
 
 def engagement_flags(engagement: Engagement) -> list[NudgeFlag]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils import dateformat
+
 from reports.selectors import WeekBar
 
 
@@ -21,6 +23,15 @@ class ChartBar:
     held: int
     week: date
     label: str  # the week's date under the axis, on every few bars only
+
+    # As the template's date filter writes them, put together once per bar.
+    @property
+    def title(self) -> str:
+        return f"Week of {dateformat.format(self.week, 'j M Y')}: {self.held:,} held"
+
+    @property
+    def axis_label(self) -> str:
+        return dateformat.format(self.week, "j M") if self.label else ""
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ round trips to the cache. Computing them takes 1 query for any number of
 programs (engagements and sessions, as JSON objects per program), 1 for the
 weekly chart, on SQLite 1 more for the median (it has no PERCENTILE_CONT, and it
 is not cached). Open flags are read live along their partial index (1 query).
-Staff add the closing-survey texts and the coaches' ratings in this program
-(cached, 1 query each) and the coaches with their load (live: it spans programs,
-1 query). Sponsors see the feedback figures last released to them (read with the
+Staff add the closing-survey texts and the coaches' part in the program (pool,
+engagements, ratings; cached, 1 query each) and the coaches' load (live: it spans
+programs, 1 query by pk). Sponsors see the feedback figures last released to them (read with the
 program, no query) and, where their organization allows it, one page of
 per-participant progress (1 query). Notes are never selected.
 """
@@ -119,7 +119,7 @@ class CoachLine:
     @property
     def utilisation_text(self) -> str:
         pct = self.utilisation_pct
-        return "–" if pct is None else f"{_half_up(pct, 0)}%"
+        return "–" if pct is None else f"{half_up(pct, 0)}%"
 
     @property
     def in_program_text(self) -> str:
@@ -129,10 +129,10 @@ class CoachLine:
     def rating_text(self) -> str:
         if self.rating_avg is None:
             return "–"
-        return f"{_half_up(self.rating_avg, 1)} ({self.rating_count:,})"
+        return f"{half_up(self.rating_avg, 1)} ({self.rating_count:,})"
 
 
-def _half_up(value: float, places: int) -> str:
+def half_up(value: float, places: int) -> str:
     """`value` to `places` decimals, rounded half up as the floatformat filter does."""
     return str(Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP))
 
@@ -333,7 +333,7 @@ def program_report(*, program: Program, with_staff_detail: bool = False) -> Prog
     }
     if with_staff_detail:
         parts["texts"] = lambda: _survey_texts(program)
-        parts["coach_ratings"] = lambda: _coach_ratings(program)
+        parts["coaches"] = lambda: _coaches_in_program(program)
     cached_parts = _program_parts(program, parts)
     figures: ProgramFigures = cached_parts["figures"]
     not_cancelled = figures.total - figures.by_status[Status.CANCELLED]
@@ -355,7 +355,7 @@ def program_report(*, program: Program, with_staff_detail: bool = False) -> Prog
         weeks=_weeks(program, cached_parts["weeks"]),
     )
     if with_staff_detail:
-        report.coaches = coach_utilisation(program=program, ratings=cached_parts["coach_ratings"])
+        report.coaches = coach_utilisation(program=program, coaches=cached_parts["coaches"])
         report.survey_texts = [
             (timezone.localdate(created), score, text)
             for created, score, text in cached_parts["texts"]
@@ -457,66 +457,90 @@ def _weeks(program: Program, counts: dict[date, int]) -> list[WeekBar]:
     return bars
 
 
-def _coach_ratings(program: Program) -> dict[int, tuple[int, int]]:
-    """One query: per coach, the sum and count of the ratings of their counted sessions
-    in this program."""
-    rows = (
+@dataclass(frozen=True)
+class CoachInProgram:
+    """A coach's part in one program: in its pool, engagements in it, ratings of their
+    counted sessions in it. Cached with the program's figures."""
+
+    in_pool: bool = False
+    engagements: int = 0
+    rating_sum: int = 0
+    rating_count: int = 0
+
+
+_POOL, _ENGAGED, _RATED = 0, 1, 2
+
+
+def _coaches_in_program(program: Program) -> dict[int, CoachInProgram]:
+    """One query (UNION ALL of three, each along the program's own index): the pool, the
+    engagements per coach, the ratings per coach of the program's counted sessions."""
+    kind = {n: Value(n, output_field=IntegerField()) for n in (_POOL, _ENGAGED, _RATED)}
+    zero = Value(0, output_field=IntegerField())
+    pool = Program.coaches.through.objects.filter(program=program).values_list(
+        "coachprofile_id", kind[_POOL], zero, zero
+    )
+    engaged = (
+        Engagement.objects.filter(program=program, coach__isnull=False)
+        .order_by()
+        .values("coach")
+        .annotate(n=Count("pk"))
+        .values_list("coach", kind[_ENGAGED], "n", zero)
+    )
+    rated = (
         SessionRating.objects.filter(
             session_counted("session__"), session__engagement__program=program
         )
-        .values_list("session__coach")
-        .annotate(total=Sum("score"), n=Count("pk"))
         .order_by()
+        .values("session__coach")
+        .annotate(n=Count("pk"), total=Sum("score"))
+        .values_list("session__coach", kind[_RATED], "n", "total")
     )
-    return {coach: (total, n) for coach, total, n in rows}
+    found: dict[int, dict[str, Any]] = {}
+    for coach, part, n, total in pool.union(engaged, rated, all=True):
+        mine = found.setdefault(coach, {})
+        if part == _POOL:
+            mine["in_pool"] = True
+        elif part == _ENGAGED:
+            mine["engagements"] = n
+        else:
+            mine.update(rating_count=n, rating_sum=total)
+    return {coach: CoachInProgram(**parts) for coach, parts in found.items()}
 
 
 def coach_utilisation(
-    *, program: Program, ratings: dict[int, tuple[int, int]] | None = None
+    *, program: Program, coaches: dict[int, CoachInProgram] | None = None
 ) -> list[CoachLine]:
     """One query: each coach of the program (pool or engaged in it) with load and ratings.
 
-    Active engagements count across all programs, as capacity does, so the load is
-    read live, for these coaches only: the pool and the coaches engaged here but no
-    longer in it are two index-driven halves of one UNION ALL, each row counting
-    along the indexes on (coach, status) and (program, coach). Ratings are this
-    program's sessions' (`ratings`, from _coach_ratings, cached with the program).
+    Who they are and what they did in this program come from `coaches`
+    (_coaches_in_program, cached with the program's figures); their load counts
+    active engagements across all programs, as capacity does, so it is read live, for
+    these coaches only, by pk and along the index on (coach, status).
     """
-    if ratings is None:
-        ratings = _coach_ratings(program)
-    engaged = Engagement.objects.filter(program=program, coach__isnull=False).values("coach")
-    in_pool = _coach_lines(CoachProfile.objects.filter(programs=program), program)
-    elsewhere = _coach_lines(
-        CoachProfile.objects.filter(pk__in=engaged).exclude(programs=program), program
+    if coaches is None:
+        coaches = _coaches_in_program(program)
+    listed = [pk for pk, part in coaches.items() if part.in_pool or part.engagements]
+    active = Engagement.objects.filter(coach=OuterRef("pk"), status__in=ACTIVE_STATUSES)
+    rows = (
+        CoachProfile.objects.filter(pk__in=listed)
+        .annotate(name=F("user__full_name"), active=_count(active))
+        .order_by("name", "pk")
+        .values_list("pk", "name", "capacity", "active")
     )
-    rows = sorted(in_pool.union(elsewhere, all=True).order_by(), key=lambda row: (row[1], row[0]))
     lines = []
-    for pk, name, capacity, active, in_program in rows:
-        total, n = ratings.get(pk, (0, 0))
+    for pk, name, capacity, load in rows:
+        part = coaches[pk]
         lines.append(
             CoachLine(
                 name=name,
                 capacity=capacity,
-                active=active,
-                in_program=in_program,
-                rating_avg=total / n if n else None,
-                rating_count=n,
+                active=load,
+                in_program=part.engagements,
+                rating_avg=part.rating_sum / part.rating_count if part.rating_count else None,
+                rating_count=part.rating_count,
             )
         )
     return lines
-
-
-def _coach_lines(coaches: QuerySet[CoachProfile], program: Program) -> QuerySet[Any]:
-    engagements = Engagement.objects.filter(coach=OuterRef("pk"))
-    return (
-        coaches.annotate(
-            name=F("user__full_name"),
-            active=_count(engagements.filter(status__in=ACTIVE_STATUSES)),
-            in_program=_count(engagements.filter(program=program)),
-        )
-        .order_by()
-        .values_list("pk", "name", "capacity", "active", "in_program")
-    )
 
 
 def _count(queryset: QuerySet[Any]) -> Coalesce:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from io import StringIO
 from typing import Any
 
@@ -17,7 +18,7 @@ from pytest_django import DjangoAssertNumQueries
 from accounts.models import User
 from nudges.models import FlagKind, NudgeFlag
 from tests.factories import CoachFactory, ProgramFactory, UserFactory, engagement_with_coach
-from tests.nudges.helpers import NOW, invited, run_nudges, selected
+from tests.nudges.helpers import NOW, TODAY, invited, run_nudges, selected
 from tests.signin import OTP_DEVICE_QUERY, login_verified
 
 pytestmark = pytest.mark.django_db
@@ -306,5 +307,59 @@ def test_the_summary_says_how_long_the_longest_stuck_has_been_stuck_not_the_flag
     (row,) = response.context["summary"]
     assert (row["kind"], row["count"], row["longest_stuck"]) == (FlagKind.NO_COACH_SELECTED, 2, 10)
     assert "Longest stuck" in response.content.decode()
-    assert "10 days" in response.content.decode()
+    assert "<tr><td>Leaders 2026</td><td>No coach selected</td><td>2</td><td>10 days</td></tr>" in (
+        response.content.decode()
+    )
     assert "minutes ago" not in response.content.decode()
+
+
+def test_summary_rows_are_escaped_and_say_day_for_one(client: Client, staff: User) -> None:
+    # Ends in 20 days: within its 21 behind-schedule days since yesterday.
+    program = ProgramFactory(name="R&D <Lab>", ends_on=TODAY + timedelta(days=20))
+    invited(program, days_ago=1)
+    run_nudges()
+    login_verified(client, staff)
+
+    body = client.get(URL).content.decode()
+
+    assert (
+        "<tr><td>R&amp;D &lt;Lab&gt;</td><td>Behind schedule</td><td>1</td><td>1 day</td></tr>"
+        in (body)
+    )
+
+
+def test_a_flagged_row_links_its_page_and_says_what_it_is_missing(
+    client: Client, staff: User
+) -> None:
+    waiting = invited(ProgramFactory(sessions_per_engagement=4), days_ago=8)
+    coached = selected(ProgramFactory(), days_ago=15, coach=CoachFactory(user__full_name="Cy"))
+    run_nudges()
+    login_verified(client, staff)
+
+    body = client.get(URL).content.decode()
+
+    assert f'<a href="/ops/engagements/{waiting.public_id}/">' in body
+    assert f'<a href="/ops/engagements/{coached.public_id}/">' in body
+    assert '<td data-label="Coach"><span class="muted">none yet</span></td>' in body
+    assert '<td data-label="Coach">Cy</td>' in body
+    assert '<td data-label="Sessions">0 of 4</td>' in body
+    assert "No coach selected: stuck for 8 days" in body
+    assert "No first session: stuck for 15 days" in body
+
+
+def test_the_program_filter_lists_every_program_and_keeps_the_choice(
+    client: Client, staff: User
+) -> None:
+    north = ProgramFactory(name="North <&> Co")
+    south = ProgramFactory(name="South")
+    login_verified(client, staff)
+
+    body = client.get(URL, {"program": str(south.public_id)}).content.decode()
+
+    assert (
+        '<select name="program" id="id_program"><option value="">All programs</option>'
+        f'<option value="{north.public_id}">North &lt;&amp;&gt; Co</option>'
+        f'<option value="{south.public_id}" selected>South</option></select>'
+    ) in body
+    bad = client.get(URL, {"program": "nonsense"}).content.decode()
+    assert 'aria-describedby="id_program_error" aria-invalid="true" id="id_program">' in bad

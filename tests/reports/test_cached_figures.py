@@ -160,3 +160,27 @@ def test_a_committed_write_is_seen_by_the_next_request(client: Client) -> None:
     engagement_cancel(engagement=engagement, actor=User.objects.get(role=Role.STAFF), reason="x")
     by_status = {value: n for value, _, n in _report(client, program).by_status}
     assert by_status[Status.CANCELLED] == 1
+
+
+def test_a_change_to_the_pool_shows_on_the_report_after_commit(
+    ops: Client, program: Program, django_capture_on_commit_callbacks: Commit
+) -> None:
+    ann, bo = CoachFactory(user__full_name="Ann"), CoachFactory(user__full_name="Bo")
+    program.coaches.add(ann)
+
+    def listed() -> list[str]:
+        return [line.name for line in _report(ops, program).coaches]
+
+    assert listed() == ["Ann"]
+    with django_capture_on_commit_callbacks(execute=False) as pending:
+        program.coaches.add(bo)
+    assert listed() == ["Ann"]  # not committed yet
+    for callback in pending:
+        callback()
+    assert listed() == ["Ann", "Bo"]
+    with django_capture_on_commit_callbacks(execute=True):
+        ann.programs.remove(program)  # from the coach's side
+    assert listed() == ["Bo"]
+    with django_capture_on_commit_callbacks(execute=True):
+        bo.programs.clear()
+    assert listed() == []

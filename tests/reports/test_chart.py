@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.template import Context, Template
 
 from reports.chart import weekly_chart
 from reports.selectors import WeekBar, program_report
@@ -44,3 +45,13 @@ def test_at_most_about_eight_weeks_are_labelled() -> None:
     labels = [bar.label for bar in weekly_chart(weeks).bars]
     assert labels[0] == "05 Jan"
     assert sum(1 for label in labels if label) == 7  # every third week of 20
+
+
+def test_bar_titles_and_labels_read_as_the_date_filters_would_write_them() -> None:
+    weeks = [WeekBar(week=date(2026, 1, 5) + timedelta(weeks=n), held=n * 700) for n in range(12)]
+    for bar in weekly_chart(weeks).bars:
+        filters = Template(
+            '{% load humanize %}Week of {{ b.week|date:"j M Y" }}: {{ b.held|intcomma }} held|'
+            '{% if b.label %}{{ b.week|date:"j M" }}{% endif %}'
+        ).render(Context({"b": bar}))
+        assert f"{bar.title}|{bar.axis_label}" == filters

@@ -1,0 +1,56 @@
+"""Tags of the program reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from django import template
+from django.urls import reverse
+from django.utils import dateformat
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+
+from reports.selectors import half_up
+
+register = template.Library()
+
+ROW = (
+    '<tr><th scope="row" class="card-title"><a href="{}">{}</a></th>'
+    '<td data-label="Organization">{}</td><td data-label="Dates">{} to {}</td>'
+    '<td class="num" data-label="Participants">{}</td>'
+    '<td class="num" data-label="Average rating">{}</td>'
+    '<td class="num" data-label="Would recommend">{}</td></tr>'
+)
+
+
+@register.simple_tag
+def program_rows(programs: Iterable[Any]) -> SafeString:
+    """The staff list's rows, one per program, written in one pass: every program is
+    listed, and filters and {% url %} on each cell cost more than the rest of the page
+    (make bench). Every value is escaped, as in a template; numbers and dates are
+    written as intcomma, floatformat and the date filter write them."""
+    blank = UUID(int=0)
+    link = reverse("reports:staff_program_report", kwargs={"public_id": blank})
+    return format_html_join(
+        "\n",
+        ROW,
+        (
+            (
+                link.replace(str(blank), str(program.public_id)),
+                program.name,
+                program.organization.name,
+                dateformat.format(program.starts_on, "j M Y"),
+                dateformat.format(program.ends_on, "j M Y"),
+                f"{program.participants:,}",
+                _average(program.rating_avg),
+                _average(program.survey_avg),
+            )
+            for program in programs
+        ),
+    )
+
+
+def _average(value: float | None) -> str:
+    return "–" if value is None else half_up(value, 1)
