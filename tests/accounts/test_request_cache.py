@@ -78,3 +78,15 @@ def test_with_redis_down_a_signed_in_person_still_sees_their_pages(
     status, tables = _tables_read(client, "/coach/")
     assert status == 200
     assert tables == {"session", "user"}
+
+
+def test_a_session_cookie_replayed_after_sign_out_is_anonymous(
+    client: Client, sign_in: Callable[..., Any], participant: User
+) -> None:
+    sign_in(participant)
+    client.get("/")  # the session and the user are now in the cache
+    stolen = client.cookies["sessionid"].value
+    client.post("/logout/")
+    replay = Client()
+    replay.cookies["sessionid"] = stolen
+    assert not replay.get("/").wsgi_request.user.is_authenticated
