@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from accounts.models import User
+from accounts.models import User, normalize_email
 from coaches.models import CoachProfile
 from config.errors import DomainError
 from engagements.models import (
@@ -70,7 +70,8 @@ class Received:
 def booking_match(*, coach: CoachProfile, email: str) -> tuple[Engagement | None, str]:
     """The coach's active engagement whose participant has `email`, or why there is none."""
     engagements = list(
-        Engagement.objects.filter(coach=coach, participant__email__iexact=email).order_by(
+        # Addresses are stored lower-cased: an exact match uses the unique index.
+        Engagement.objects.filter(coach=coach, participant__email=normalize_email(email)).order_by(
             "-invited_at"
         )
     )

@@ -15,6 +15,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import normalize_email
 from engagements.models import ACTIVE_STATUSES, Engagement
 from scheduling import hooks
 from scheduling.models import Provider, ScheduledSession
@@ -64,7 +65,7 @@ class Command(BaseCommand):
     def _engagement(self, email: str) -> Engagement:
         engagement = (
             Engagement.objects.filter(
-                participant__email__iexact=email.strip(),
+                participant__email=normalize_email(email),
                 status__in=ACTIVE_STATUSES,
                 coach__isnull=False,
             )
