@@ -64,11 +64,13 @@ def pool_filter_choices(coach_ids: Sequence[int]) -> PoolChoices:
     UNION (which also removes the duplicates) rather than a DISTINCT query each."""
     languages = (
         Language.objects.filter(coaches__in=coach_ids)
+        .order_by()  # the parts of a UNION are unordered (SQLite refuses otherwise)
         .annotate(kind=Value(LANGUAGE, output_field=CharField()), key=F("code"))
         .values_list("kind", "key", "name")
     )
     specialties = (
         Specialty.objects.filter(coaches__in=coach_ids)
+        .order_by()
         .annotate(
             kind=Value(SPECIALTY, output_field=CharField()),
             key=Cast("pk", output_field=CharField()),

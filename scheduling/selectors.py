@@ -35,6 +35,17 @@ COACH_PANEL_COLUMNS = (
 )
 
 
+# What the participant's panel shows (templates/scheduling/_next_session.html).
+NEXT_SESSION_COLUMNS = (
+    "public_id",
+    "engagement_id",
+    "starts_at",
+    "ends_at",
+    "status",
+    "coach__user__full_name",
+)
+
+
 def _live() -> QuerySet[ScheduledSession]:
     return ScheduledSession.objects.filter(status__in=LIVE_STATUSES, engagement__isnull=False)
 
@@ -50,6 +61,7 @@ def next_session(*, engagement: Engagement, now: datetime) -> ScheduledSession |
         _live()
         .filter(engagement=engagement, ends_at__gt=now)
         .select_related("coach__user")
+        .only(*NEXT_SESSION_COLUMNS)
         .order_by("starts_at")
         .first()
     )
