@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 from django import template
+from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import dateformat
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
-from reports.selectors import half_up
+from reports.selectors import CoachLine, half_up
 
 register = template.Library()
 
@@ -54,3 +56,39 @@ def program_rows(programs: Iterable[Any]) -> SafeString:
 
 def _average(value: float | None) -> str:
     return "–" if value is None else half_up(value, 1)
+
+
+COACH_ROW = (
+    '<tr><th scope="row" class="card-title">{}</th>'
+    '<td class="num" data-label="Active / capacity">{}</td>'
+    '<td class="num" data-label="Utilisation">{}</td>'
+    '<td class="num" data-label="In this program">{}</td>'
+    '<td class="num" data-label="Average rating">{}</td></tr>'
+)
+
+
+@register.simple_tag
+def coach_rows(coaches: Iterable[CoachLine]) -> SafeString:
+    """The staff report's coach table rows (the whole pool), written in one pass."""
+    return format_html_join(
+        "\n",
+        COACH_ROW,
+        (
+            (c.name, c.load_text, c.utilisation_text, c.in_program_text, c.rating_text)
+            for c in coaches
+        ),
+    )
+
+
+@register.simple_tag
+def survey_text_items(texts: Iterable[tuple[date, int, str]]) -> SafeString:
+    """The closing-survey texts staff read (up to 50), written in one pass, each text's
+    line breaks kept as the linebreaksbr filter keeps them."""
+    return format_html_join(
+        "\n",
+        '<li class="card"><p>{}</p><p class="muted">{} · would recommend {}/10</p></li>',
+        (
+            (linebreaksbr(text, autoescape=True), dateformat.format(answered, "j M Y"), score)
+            for answered, score, text in texts
+        ),
+    )

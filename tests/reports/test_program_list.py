@@ -1,5 +1,6 @@
-"""The staff program list's rows, written in one pass (reports/templatetags/report_tags.py),
-read as the template they replace would show them."""
+"""Rows of the staff pages written in one pass (reports/templatetags/report_tags.py): the
+program list's, the report's coaches and survey texts, read as the templates they replace
+would show them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from django.test import Client
 
 from accounts.models import Role
 from engagements.models import Program
-from reports.templatetags.report_tags import program_rows
+from reports.selectors import CoachLine
+from reports.templatetags.report_tags import coach_rows, program_rows, survey_text_items
 from tests.factories import EngagementFactory, OrganizationFactory, ProgramFactory, UserFactory
 from tests.signin import login_verified
 
@@ -67,3 +69,32 @@ def test_the_list_shows_every_program_or_says_there_is_none(client: Client) -> N
     assert f'<a href="/ops/programs/{program.public_id}/report/">North</a>' in body
     assert '<td class="num" data-label="Participants">1</td>' in body
     assert "No programs yet." not in body
+
+
+def test_coach_rows_and_survey_texts_read_as_the_template_would_show_them() -> None:
+    coaches = [
+        CoachLine(
+            name="Ann <b>", capacity=4, active=3, in_program=2, rating_avg=4.25, rating_count=8
+        ),
+        CoachLine(
+            name="Bo & Co", capacity=0, active=0, in_program=0, rating_avg=None, rating_count=0
+        ),
+    ]
+    texts = [(date(2026, 3, 9), 9, "Line one\nLine <two> & more"), (date(2026, 1, 2), 0, "x")]
+    old = Template(
+        """{% for coach in coaches %}
+        <tr>
+          <th scope="row" class="card-title">{{ coach.name }}</th>
+          <td class="num" data-label="Active / capacity">{{ coach.load_text }}</td>
+          <td class="num" data-label="Utilisation">{{ coach.utilisation_text }}</td>
+          <td class="num" data-label="In this program">{{ coach.in_program_text }}</td>
+          <td class="num" data-label="Average rating">{{ coach.rating_text }}</td>
+        </tr>{% endfor %}|{% for answered_on, score, text in texts %}
+      <li class="card"><p>{{ text|linebreaksbr }}</p><p class="muted">{{ answered_on|date:"j M Y" }} · would recommend {{ score }}/10</p></li>
+      {% endfor %}"""  # noqa: E501
+    ).render(Context({"coaches": coaches, "texts": texts}))
+
+    new = f"{coach_rows(coaches)}|{survey_text_items(texts)}"
+
+    assert [_tight(part) for part in new.split("|")] == [_tight(part) for part in old.split("|")]
+    assert "Line one<br>Line &lt;two&gt; &amp; more" in new
