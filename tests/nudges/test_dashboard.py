@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from io import StringIO
@@ -11,12 +12,14 @@ import pytest
 import time_machine
 from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
+from django.template import Context, Template
 from django.test import Client
 from django.urls import reverse
 from pytest_django import DjangoAssertNumQueries
 
 from accounts.models import User
 from nudges.models import FlagKind, NudgeFlag
+from nudges.templatetags.ops_tags import coach_capacity_rows, flagged_rows
 from tests.factories import CoachFactory, ProgramFactory, UserFactory, engagement_with_coach
 from tests.nudges.helpers import NOW, TODAY, invited, run_nudges, selected
 from tests.signin import OTP_DEVICE_QUERY, login_verified
@@ -363,3 +366,50 @@ def test_the_program_filter_lists_every_program_and_keeps_the_choice(
     ) in body
     bad = client.get(URL, {"program": "nonsense"}).content.decode()
     assert 'aria-describedby="id_program_error" aria-invalid="true" id="id_program">' in bad
+
+
+OLD_ROWS = Template(
+    """{% for row in rows %}{% with engagement=row.engagement %}
+      <tr>
+        <td class="card-actions"><input type="checkbox" name="engagement" value="{{ engagement.public_id }}" id="pick-{{ engagement.public_id }}" aria-label="Select {{ engagement.participant.full_name }}"></td>
+        <td class="card-title"><a href="{% url 'nudges:ops_engagement' public_id=engagement.public_id %}">{{ engagement.participant.full_name }}</a></td>
+        <td data-label="Program">{{ engagement.program.name }}</td>
+        <td data-label="Coach">{% if engagement.coach %}{{ engagement.coach.user.full_name }}{% else %}<span class="muted">none yet</span>{% endif %}</td>
+        <td data-label="Status">{{ engagement.get_status_display }}</td>
+        <td data-label="Sessions">{{ engagement.sessions_logged }} of {{ engagement.program.sessions_per_engagement }}</td>
+        <td data-label="Stuck">{% for open in row.stuck %}<span class="badge badge-warn">{{ open.flag.get_kind_display }}{% if open.days is not None %}: stuck for {{ open.days }} day{{ open.days|pluralize }}{% endif %}</span> {% endfor %}</td>
+      </tr>
+    {% endwith %}{% endfor %}|{% for coach in coaches %}
+      <tr>
+        <td>{{ coach.user.full_name }}</td>
+        <td>{{ coach.active_count }} / {{ coach.capacity }}{% if coach.is_full %} <span class="badge badge-danger">Full</span>{% endif %}</td>
+        <td>{% if coach.accepting_new %}Yes{% else %}<span class="muted">No (paused)</span>{% endif %}</td>
+      </tr>
+    {% endfor %}"""  # noqa: E501
+)
+
+
+def test_flagged_and_coach_rows_read_as_the_template_would_show_them(
+    client: Client, staff: User
+) -> None:
+    program = ProgramFactory(name="R&D <Lab>")
+    named = invited(program, days_ago=9)
+    User.objects.filter(pk=named.participant_id).update(full_name='Ann "<b>" & Co')
+    paused = CoachFactory(capacity=1, accepting_new=False, user__full_name="Cy <i>")
+    selected(program, days_ago=20, coach=paused)
+    CoachFactory(user__full_name="Di")
+    run_nudges()
+    login_verified(client, staff)
+
+    response = client.get(URL)
+    body = response.content.decode()
+    rows, coaches = response.context["page"].object_list, response.context["coaches"]
+    old = OLD_ROWS.render(Context({"rows": rows, "coaches": coaches}))
+
+    def tight(html: str) -> str:
+        return re.sub(r">\s+<", "><", html.strip())
+
+    new = f"{flagged_rows(rows)}|{coach_capacity_rows(coaches)}"
+    assert [tight(part) for part in new.split("|")] == [tight(part) for part in old.split("|")]
+    assert "Ann &quot;&lt;b&gt;&quot; &amp; Co" in body
+    assert '<span class="muted">No (paused)</span>' in body
