@@ -45,7 +45,8 @@ class FlagFilterForm(forms.Form):
     """Narrow the flagged engagements by program, kind, coach and days stuck."""
 
     program = forms.ModelChoiceField(
-        queryset=Program.objects.order_by("name", "pk"),
+        # Only what an option shows (a program per option, every request).
+        queryset=Program.objects.only("pk", "public_id", "name").order_by("name", "pk"),
         widget=PlainSelect,
         required=False,
         to_field_name="public_id",

@@ -169,6 +169,24 @@ class FlaggedRow:
         return [open_flag.badge for open_flag in self.stuck]
 
 
+# What a flagged row shows and how long it has been stuck reads (stuck_since): a page
+# builds 50 engagements with 3 related rows each, so only these columns are loaded.
+FLAGGED_ROW_FIELDS = (
+    "public_id",
+    "status",
+    "sessions_logged",
+    "invited_at",
+    "coach_selected_at",
+    "last_session_on",
+    "participant__full_name",
+    "program__name",
+    "program__sessions_per_engagement",
+    "program__ends_on",
+    "program__behind_schedule_days",
+    "coach__user__full_name",
+)
+
+
 def flagged_engagements_page(
     *,
     number: str | None,
@@ -214,10 +232,12 @@ def flagged_engagements_page(
 
     # Unfiltered, which engagements a page lists changes only with the open flags.
     ids = _until_next_run(f"flagged:{page.number}", run, page_ids) if unfiltered else page_ids()
+    flags = open_flags.only("engagement_id", "kind", "raised_at", "resolved_at")
     engagements = (
         Engagement.objects.select_related("participant", "program", "coach__user")
+        .only(*FLAGGED_ROW_FIELDS)
         .prefetch_related(
-            Prefetch("flags", queryset=open_flags.order_by("raised_at"), to_attr="open_flags")
+            Prefetch("flags", queryset=flags.order_by("raised_at"), to_attr="open_flags")
         )
         .in_bulk(ids)
     )
@@ -245,8 +265,12 @@ def coach_capacity_page(*, number: str | None) -> Page[Any]:
     the raw page parameter; a bad one gives page 1.
     """
     page: Page[Any] = Paginator(coaches_full_first_ids(), COACHES_PER_PAGE).get_page(number)
-    coaches = coaches_with_load(CoachProfile.objects.filter(pk__in=page.object_list))
-    by_pk = {coach.pk: coach for coach in coaches.select_related("user")}
+    coaches = coaches_with_load(
+        CoachProfile.objects.filter(pk__in=page.object_list)
+        .select_related("user")
+        .only("capacity", "accepting_new", "user__full_name")
+    )
+    by_pk = {coach.pk: coach for coach in coaches}
     page.object_list = [by_pk[pk] for pk in page.object_list if pk in by_pk]
     return page
 
