@@ -1,45 +1,59 @@
-"""The signed-in user of each request, read from the shared cache.
+"""Who is signed in, read from the shared cache: the user and their OTP device.
 
-Every signed-in request needs its User row. Reading it from Redis costs a
-fraction of a query, so the row is kept in the cache for USER_CACHE_SECONDS
-and forgotten whenever it is written: `save()` through the post_save signal
-(connected in accounts/apps.py), the few queryset updates that bypass it
-through `users_forget()`: at once and again when the transaction commits, so
-a request that read the old row in between cannot leave it behind. Should the
-cache miss a deletion, the timeout bounds the stale row to a minute. A cache that fails is
-skipped: the row comes from the database (docs/architecture.md, "Sign-in").
+Every signed-in request needs its User row, and a staff request also the OTP
+device its session was verified with (django-otp checks it is still the user's
+and confirmed). Reading them from Redis costs a fraction of a query, so each row
+is kept in the cache for ROW_CACHE_SECONDS and forgotten whenever it is written:
+`save()` and `delete()` through signals (connected in accounts/apps.py), the few
+queryset updates of users that bypass them through `users_forget()`. A row is
+forgotten at once and again when the transaction commits, so a request that read
+the old row in between cannot leave it behind; should the cache miss a deletion,
+the timeout bounds the stale row to a minute. A cache that fails is skipped: the
+row comes from the database (docs/architecture.md, "Sign-in").
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.db import connection, transaction
+from django_otp.models import Device
 
 from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
-USER_CACHE_SECONDS = 60
+ROW_CACHE_SECONDS = 60
 
 
-def _key(pk: Any) -> str:
+def _key(kind: str, identifier: Any) -> str:
     # The database's name too: one cache may serve several databases (the bench's
     # data sets of several sizes), whose rows share primary keys.
-    return f"accounts:user:{connection.settings_dict['NAME']}:{pk}"
+    return f"accounts:{kind}:{connection.settings_dict['NAME']}:{identifier}"
 
 
-def users_forget(pks: Iterable[Any]) -> None:
-    """Drop these users' cached rows now and again once the transaction commits.
+def _cached[T](key: str, load: Callable[[], T | None]) -> T | None:
+    """The row under `key`, else `load()`, kept when there is one."""
+    try:
+        found: T | None = cache.get(key)
+    except Exception:  # noqa: BLE001 - no cache: read the row
+        return load()
+    if found is None:
+        found = load()
+        if found is not None:
+            try:
+                cache.set(key, found, ROW_CACHE_SECONDS)
+            except Exception:  # noqa: BLE001 - served from the database next time too
+                logger.warning("Could not cache a row.")
+    return found
 
-    Now, so that this transaction's own later reads see the change; again at
-    the commit, because a request may have cached the old row in between.
-    """
-    keys = [_key(pk) for pk in pks]
+
+def _forget(keys: list[str]) -> None:
+    """Drop these rows now, and again once the current transaction commits."""
     _delete(keys)
     transaction.on_commit(lambda: _delete(keys))
 
@@ -47,34 +61,35 @@ def users_forget(pks: Iterable[Any]) -> None:
 def _delete(keys: list[str]) -> None:
     try:
         cache.delete_many(keys)
-    except Exception:  # noqa: BLE001 - the rows age out within USER_CACHE_SECONDS
-        logger.warning("Could not drop %d cached user row(s).", len(keys))
+    except Exception:  # noqa: BLE001 - the rows age out within ROW_CACHE_SECONDS
+        logger.warning("Could not drop %d cached row(s).", len(keys))
+
+
+def users_forget(pks: Iterable[Any]) -> None:
+    """The next request reads these users' rows from the database."""
+    _forget([_key("user", pk) for pk in pks])
 
 
 class CachedUserBackend(ModelBackend):
     """Django's ModelBackend, with `get_user` served from the cache when it can be."""
 
     def get_user(self, user_id: Any) -> User | None:
-        key = _key(user_id)
-        try:
-            user = cache.get(key)
-        except Exception:  # noqa: BLE001 - no cache: read the row
-            return super().get_user(user_id)
-        if user is None:
-            user = super().get_user(user_id)
-            if user is not None:
-                self._keep(key, user)
-            return user
-        return user if self.user_can_authenticate(user) else None
+        user = _cached(
+            _key("user", user_id), lambda: super(CachedUserBackend, self).get_user(user_id)
+        )
+        return user if user is not None and self.user_can_authenticate(user) else None
 
-    @staticmethod
-    def _keep(key: str, user: User) -> None:
-        try:
-            cache.set(key, user, USER_CACHE_SECONDS)
-        except Exception:  # noqa: BLE001 - served from the database next time too
-            logger.warning("Could not cache a user row.")
+
+def device_of_session(persistent_id: str, load: Callable[[], Device | None]) -> Device | None:
+    """The OTP device a session names (django-otp's persistent id), through the cache."""
+    return _cached(_key("otp-device", persistent_id), load)
 
 
 def user_saved(sender: type[User], instance: User, **kwargs: Any) -> None:
     """post_save receiver: the next request reads the row as saved."""
     users_forget([instance.pk])
+
+
+def device_changed(sender: type[Device], instance: Device, **kwargs: Any) -> None:
+    """post_save and post_delete receiver for OTP devices."""
+    _forget([_key("otp-device", instance.persistent_id)])

@@ -1,4 +1,5 @@
-"""Sign out deactivated accounts at their next request; slide idle timeouts."""
+"""Sign out deactivated accounts at their next request; slide idle timeouts; read
+the session's OTP device through the cache."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from collections.abc import Callable
 
 from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse
+from django_otp.middleware import OTPMiddleware
+from django_otp.models import Device
 
+from accounts.backends import device_of_session
 from accounts.sessions import session_expiry_slide
 
 
@@ -41,3 +45,16 @@ class SessionExpiryMiddleware:
         if SESSION_KEY in request.session and request.user.is_authenticated:
             session_expiry_slide(request.session, role=request.user.role)
         return self.get_response(request)
+
+
+class CachedOTPMiddleware(OTPMiddleware):
+    """django-otp's middleware, reading the session's device through the cache.
+
+    Every staff request checks that the device its session was verified with is
+    still the user's and confirmed; the row comes from accounts/backends.py, like
+    the user's, and is dropped whenever a device is saved or deleted.
+    """
+
+    def _device_from_persistent_id(self, persistent_id: str) -> Device | None:
+        load = super()._device_from_persistent_id
+        return device_of_session(persistent_id, lambda: load(persistent_id))

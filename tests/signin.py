@@ -24,5 +24,6 @@ def login_verified(client: Client, user: User) -> Client:
     return client
 
 
-# A code-verified session (every staff page needs one) reads its OTP device once.
+# A code-verified session (every staff page needs one) reads its OTP device on its
+# first request; later requests take it from the cache (accounts/backends.py).
 OTP_DEVICE_QUERY = 1

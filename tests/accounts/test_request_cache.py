@@ -1,4 +1,5 @@
-"""A signed-in request reads its session and user from the cache, and never a stale one."""
+"""A signed-in request reads its session, user and OTP device from the cache, and never
+a stale one."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django import Settings
 
-from accounts.models import User
+from accounts.models import EmailCodeDevice, User
 from accounts.services import reminders_switch, user_deactivate
 from tests import factories
 from tests.accounts.test_launch_day import _RedisDown
+from tests.signin import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +92,30 @@ def test_a_session_cookie_replayed_after_sign_out_is_anonymous(
     replay = Client()
     replay.cookies["sessionid"] = stolen
     assert not replay.get("/").wsgi_request.user.is_authenticated
+
+
+def test_a_staff_request_reads_its_otp_device_from_the_cache_after_the_first(
+    client: Client, staff: User
+) -> None:
+    login_verified(client, staff)
+    assert client.get("/ops/").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/ops/").status_code == 200
+    assert not [q for q in queries.captured_queries if "otp" in q["sql"].lower()]
+
+
+@pytest.mark.parametrize("revoke", ["unconfirm", "delete"])
+def test_a_revoked_otp_device_unverifies_the_session_at_the_next_request(
+    client: Client, staff: User, revoke: str
+) -> None:
+    login_verified(client, staff)
+    assert client.get("/ops/").status_code == 200  # the device is now cached
+    device = EmailCodeDevice.objects.get(user=staff)
+    if revoke == "delete":
+        device.delete()
+    else:
+        device.confirmed = False
+        device.save()
+    response = client.get("/ops/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
