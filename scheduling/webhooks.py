@@ -220,7 +220,9 @@ def calcom_event(body: bytes) -> BookingEvent | None:
     cancelled = name == "BOOKING_CANCELLED"
     previous = ""
     if name == "BOOKING_RESCHEDULED":
-        previous = _text(payload, "rescheduleUid")
+        # The booking it replaces; without it, the new booking is still kept (as a
+        # booking of its own) rather than refused and lost after the retries.
+        previous = _text(payload, "rescheduleUid", required=False)
     return BookingEvent(
         provider=Provider.CALCOM,
         name=name,

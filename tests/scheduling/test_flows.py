@@ -70,6 +70,17 @@ def test_the_email_matches_whatever_its_case(client: Any, endpoint: Any, engagem
     assert _only().engagement == engagement
 
 
+def test_a_calcom_reschedule_that_names_no_old_booking_is_kept_as_a_booking(
+    client: Any, endpoint: Any, engagement: Any
+) -> None:
+    data = calcom("BOOKING_RESCHEDULED", uid="uid-new", start=MOVED, email=EMAIL)
+    _send(client, endpoint, "calcom", data)
+    booking = _only()
+    assert (booking.provider_booking_id, booking.starts_at) == ("uid-new", MOVED)
+    assert booking.status == SessionStatus.BOOKED
+    assert booking.engagement == engagement
+
+
 CALENDLY_ORDERS = list(
     itertools.permutations([CALENDLY_BOOK, CALENDLY_MOVE_CANCEL, CALENDLY_MOVE_CREATE])
 )

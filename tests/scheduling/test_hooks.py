@@ -201,9 +201,6 @@ def test_calendly_missing_fields_and_bad_times_are_a_400(
         lambda: _set(_calcom(), [], "payload", "attendees"),
         lambda: _set(_calcom(), "soon", "payload", "startTime"),
         lambda: _without(_calcom(), "payload", "endTime"),
-        lambda: calcom(
-            "BOOKING_RESCHEDULED", uid="new", start=START, email=EMAIL
-        ),  # no rescheduleUid
     ],
 )
 def test_calcom_missing_fields_and_bad_times_are_a_400(
