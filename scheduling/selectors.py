@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
 from coaches.models import CoachProfile
+from config.cached import cached, versions
 from engagements.models import ACTIVE_STATUSES, Engagement
 from engagements.services import LOGGABLE_STATUSES
 from scheduling.models import LIVE_STATUSES, ScheduledSession
@@ -129,6 +133,50 @@ def unmatched_bookings() -> QuerySet[ScheduledSession]:
         .select_related("coach__user")
         .order_by("created_at", "pk")
     )
+
+
+# The version every change to which bookings are unmatched replaces on commit
+# (scheduling/services.py, `unmatched_bookings_changed`).
+UNMATCHED_SCOPE = "scheduling:unmatched"
+UNMATCHED_CACHE_SECONDS = 24 * 60 * 60
+
+
+def unmatched_bookings_page(number: str | None) -> Page[ScheduledSession]:
+    """One page of unmatched_bookings(), 20 a page (docs/architecture.md, "Cached figures").
+
+    How many there are and which bookings each page lists are cached under the
+    unmatched bookings' version: they change only in booking_receive, booking_assign
+    and booking_dismiss, which replace it on commit. The page's rows (coach name,
+    times, status) are read live, by primary key: one query, none when there are none.
+    """
+    version = versions([UNMATCHED_SCOPE])[UNMATCHED_SCOPE]
+    count = cached(
+        f"scheduling:unmatched:{version}:count",
+        lambda: unmatched_bookings().count(),
+        UNMATCHED_CACHE_SECONDS,
+    )
+    # The paginator needs only the count to check the page number.
+    paginator: Paginator[ScheduledSession] = Paginator(
+        cast("Sequence[ScheduledSession]", range(count)), UNMATCHED_PAGE_SIZE
+    )
+    valid = paginator.get_page(number)
+    bottom = (valid.number - 1) * UNMATCHED_PAGE_SIZE
+    ids = (
+        []
+        if count == 0
+        else cached(
+            f"scheduling:unmatched:{version}:page:{valid.number}",
+            lambda: list(
+                unmatched_bookings().values_list("pk", flat=True)[
+                    bottom : bottom + UNMATCHED_PAGE_SIZE
+                ]
+            ),
+            UNMATCHED_CACHE_SECONDS,
+        )
+    )
+    rows = unmatched_bookings().in_bulk(ids) if ids else {}
+    # A row gone since (its coach deleted) is left out rather than shown stale.
+    return Page([rows[pk] for pk in ids if pk in rows], valid.number, paginator)
 
 
 def assignable_engagements(coach_ids: set[int]) -> dict[int, list[Engagement]]:

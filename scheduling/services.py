@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import User, normalize_email
 from coaches.models import CoachProfile
+from config.cached import changed
 from config.errors import DomainError
 from engagements.models import (
     ACTIVE_STATUSES,
@@ -31,6 +32,7 @@ from scheduling.models import (
     SessionStatus,
     UnmatchedReason,
 )
+from scheduling.selectors import UNMATCHED_SCOPE
 from scheduling.webhooks import BookingEvent
 
 logger = logging.getLogger(__name__)
@@ -106,6 +108,8 @@ def booking_receive(*, endpoint: BookingEndpoint, event: BookingEvent) -> Receiv
         mine = known.get(event.reference)
         if mine is not None and _already_applied(mine, event):
             return Received(session=mine.session, duplicate=True)
+        # Sessions a reschedule merges away may have been unmatched ones.
+        before_merge = {ref.session for ref in known.values()}
         session = _session_for(coach=coach, event=event, known=known)
         _record_references(session=session, event=event, known=known)
         before = (session.starts_at, session.status) if session.history else None
@@ -116,6 +120,8 @@ def booking_receive(*, endpoint: BookingEndpoint, event: BookingEvent) -> Receiv
         session.save()
         if before != (session.starts_at, session.status):
             _schedule_reminder(session)
+        if any(s.engagement_id is None for s in (session, *before_merge)):
+            unmatched_bookings_changed()
     return Received(session=session, duplicate=False)
 
 
@@ -212,6 +218,14 @@ def _schedule_reminder(session: ScheduledSession) -> None:
 # --- Staff: unmatched bookings -----------------------------------------------
 
 
+def unmatched_bookings_changed() -> None:
+    """Which bookings are unmatched, or what one of them says, changes once the current
+    transaction commits: the dashboard's cached list is read afresh after it
+    (scheduling/selectors.py, `unmatched_bookings_page`). Every write to an unmatched
+    booking calls this; booking_receive, booking_assign and booking_dismiss are them."""
+    changed(UNMATCHED_SCOPE)
+
+
 class BookingNotAssignable(DomainError):
     code = "booking_not_assignable"
     message = "This booking can only go to an active engagement of its coach."
@@ -230,6 +244,7 @@ def booking_assign(
         locked.engagement = engagement
         locked.unmatched_reason = ""
         locked.save(update_fields=["engagement", "unmatched_reason", "updated_at"])
+        unmatched_bookings_changed()
         audit_record(
             action="scheduling.booking_assigned",
             obj=locked,
@@ -248,6 +263,7 @@ def booking_dismiss(*, scheduled: ScheduledSession, actor: User) -> ScheduledSes
             raise BookingNotAssignable("This booking is already assigned or dismissed.")
         locked.dismissed_at = timezone.now()
         locked.save(update_fields=["dismissed_at", "updated_at"])
+        unmatched_bookings_changed()
         audit_record(action="scheduling.booking_dismissed", obj=locked, actor=actor)
     return locked
 

@@ -11,20 +11,18 @@ from typing import Any
 
 from django import template
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.urls import reverse
 from django.utils import timezone
 
 from coaches.models import CoachProfile
 from engagements.models import Engagement, Outcome
 from scheduling.selectors import (
-    UNMATCHED_PAGE_SIZE,
     assignable_engagements,
     coach_sessions_to_confirm,
     coach_upcoming_sessions,
     engagement_upcoming_sessions,
     next_session,
-    unmatched_bookings,
+    unmatched_bookings_page,
 )
 from scheduling.services import booking_endpoint_of
 from scheduling.times import coach_time_zone, participant_time_zone
@@ -84,10 +82,12 @@ def engagement_sessions_panel(engagement: Engagement) -> dict[str, Any]:
 
 @register.inclusion_tag("scheduling/_unmatched.html", takes_context=True)
 def unmatched_bookings_panel(context: template.Context) -> dict[str, Any]:
-    """Staff: bookings that matched no engagement, with assign and dismiss (three queries)."""
+    """Staff: bookings that matched no engagement, with assign and dismiss (two queries,
+    none when there are none: which ones, and how many, are cached)."""
     request = context.get("request")
     number = request.GET.get("bookings_page") if request is not None else None
-    page = Paginator(unmatched_bookings(), UNMATCHED_PAGE_SIZE).get_page(number)
-    choices = assignable_engagements({booking.coach_id for booking in page.object_list})
+    page = unmatched_bookings_page(number)
+    coach_ids = {booking.coach_id for booking in page.object_list}
+    choices = assignable_engagements(coach_ids) if coach_ids else {}
     rows = [(booking, choices.get(booking.coach_id, [])) for booking in page.object_list]
     return {"csrf_token": context.get("csrf_token"), "page": page, "rows": rows}
