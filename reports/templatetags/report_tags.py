@@ -11,9 +11,10 @@ from django import template
 from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import dateformat
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from reports.chart import ChartBar
 from reports.selectors import CoachLine, half_up
 
 register = template.Library()
@@ -90,5 +91,33 @@ def survey_text_items(texts: Iterable[tuple[date, int, str]]) -> SafeString:
         (
             (linebreaksbr(text, autoescape=True), dateformat.format(answered, "j M Y"), score)
             for answered, score, text in texts
+        ),
+    )
+
+
+CHART_BAR = (
+    '\n    <rect class="chart-bar" x="{}" y="{}" width="{}" height="{}" fill="#1f5f8b">'
+    "<title>{}</title></rect>\n    \n    {}\n    "
+)
+CHART_LABEL = '<text x="{}" y="{}" font-size="11" fill="#4f5869">{}</text>'
+
+
+@register.simple_tag
+def chart_bars(bars: Iterable[ChartBar], label_y: int) -> SafeString:
+    """The weekly chart's bars and their date labels (up to a year of weeks), written
+    in one pass, as reports/_chart.html wrote them bar by bar."""
+    return format_html_join(
+        "",
+        CHART_BAR,
+        (
+            (
+                bar.x,
+                bar.y,
+                bar.width,
+                bar.height,
+                bar.title,
+                format_html(CHART_LABEL, bar.x, label_y, bar.axis_label) if bar.label else "",
+            )
+            for bar in bars
         ),
     )

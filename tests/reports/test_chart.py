@@ -55,3 +55,29 @@ def test_bar_titles_and_labels_read_as_the_date_filters_would_write_them() -> No
             '{% if b.label %}{{ b.week|date:"j M" }}{% endif %}'
         ).render(Context({"b": bar}))
         assert f"{bar.title}|{bar.axis_label}" == filters
+
+
+# The loop reports/_chart.html had before chart_bars wrote the bars in one pass.
+OLD_BARS = Template(
+    "{% with label_y=chart.height|add:-8 %}{% for bar in chart.bars %}\n"
+    '    <rect class="chart-bar" x="{{ bar.x }}" y="{{ bar.y }}" width="{{ bar.width }}" '
+    'height="{{ bar.height }}" fill="#1f5f8b"><title>{{ bar.title }}</title></rect>\n'
+    '    {# The report\'s date style ("7 Sep"), on the bars the chart labels. #}\n'
+    '    {% if bar.label %}<text x="{{ bar.x }}" y="{{ label_y }}" font-size="11" '
+    'fill="#4f5869">{{ bar.axis_label }}</text>{% endif %}\n'
+    "    {% endfor %}{% endwith %}"
+)
+
+
+@pytest.mark.parametrize("n_weeks", [0, 1, 7, 52])
+def test_the_bars_read_as_the_template_wrote_them(n_weeks: int) -> None:
+    held = [0, 3, 1250, 17, 999, 1, 40]
+    weeks = [
+        WeekBar(week=date(2025, 12, 29) + timedelta(weeks=n), held=held[n % len(held)] * (n + 1))
+        for n in range(n_weeks)
+    ]
+    chart = weekly_chart(weeks, width=613, height=197)  # uneven: long fractions
+    new = Template("{% load report_tags %}{% chart_bars chart.bars chart.height|add:-8 %}")
+    written = new.render(Context({"chart": chart}))
+    assert written == OLD_BARS.render(Context({"chart": chart}))
+    assert written.count("<rect") == n_weeks
