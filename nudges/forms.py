@@ -41,10 +41,25 @@ class PlainSelect(forms.Select):
         return format_html('<select name="{}"{}>{}</select>', name, flatatt(final), options)
 
 
+class _ListedChoices(forms.models.ModelChoiceIterator):
+    """The options from one plain query, rather than a server-side cursor (DECLARE,
+    FETCH, CLOSE: three round trips) that ModelChoiceIterator opens for a few rows."""
+
+    def __iter__(self) -> Any:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset.all():
+            yield self.choice(obj)
+
+
+class _ProgramChoiceField(forms.ModelChoiceField):
+    iterator = _ListedChoices
+
+
 class FlagFilterForm(forms.Form):
     """Narrow the flagged engagements by program, kind, coach and days stuck."""
 
-    program = forms.ModelChoiceField(
+    program = _ProgramChoiceField(
         # Only what an option shows (a program per option, every request).
         queryset=Program.objects.only("pk", "public_id", "name").order_by("name", "pk"),
         widget=PlainSelect,
@@ -56,6 +71,7 @@ class FlagFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label="Flag",
         required=False,
+        widget=PlainSelect,
         choices=[("", "All flags"), *FlagKind.choices],
         error_messages={"invalid_choice": "Choose a flag from the list."},
     )

@@ -369,6 +369,40 @@ def test_the_program_filter_lists_every_program_and_keeps_the_choice(
     assert 'aria-describedby="id_program_error" aria-invalid="true" id="id_program">' in bad
 
 
+@pytest.mark.parametrize("value", [None, "", "stalled", "nonsense"])
+def test_the_flag_filter_reads_as_djangos_select_wrote_it(value: str | None) -> None:
+    """PlainSelect writes the kind filter in one pass; Django's Select template wrote it
+    with line breaks between the options, and nothing else differs."""
+    from django import forms as django_forms
+    from django.test.html import parse_html
+
+    from nudges.forms import FlagFilterForm, PlainSelect
+
+    def kind(widget: type[django_forms.Select]) -> str:
+        form = FlagFilterForm(None if value is None else {"kind": value})
+        form.fields["kind"].widget = widget(choices=[("", "All flags"), *FlagKind.choices])
+        form.is_valid()
+        return str(form["kind"])
+
+    # The same HTML (assertHTMLEqual's reading: attribute order and blank lines aside).
+    assert parse_html(kind(PlainSelect)) == parse_html(kind(django_forms.Select))
+    assert ("aria-invalid" in kind(PlainSelect)) == (value == "nonsense")
+
+
+def test_the_program_filter_costs_one_plain_query(
+    client: Client, staff: User, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ProgramFactory(name="North")
+    login_verified(client, staff)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(URL)
+    programs = [q["sql"] for q in queries if 'FROM "engagements_program" ORDER BY' in q["sql"]]
+    assert len(programs) == 1 and not programs[0].startswith("DECLARE")
+
+
 OLD_ROWS = Template(
     """{% for row in rows %}{% with engagement=row.engagement %}
       <tr>
