@@ -58,8 +58,8 @@ def open_flag_summary(*, run: NudgeRun | None, today: date | None = None) -> lis
     how long its longest-stuck engagement has been stuck (stuck_since, per group).
 
     One GROUP BY over the open flags (program, kind), with the earliest of each date a
-    rule reads; `run` is the last run (last_nudge_run), which keys the cache. The days
-    are counted from those dates on each reading, so a cached summary stays true.
+    rule reads; `run` is the last run (last_nudge_run), which keys the cache with the
+    date the days are counted to, so a cached summary stays true the next day.
     """
 
     def compute() -> list[dict[str, Any]]:
@@ -79,11 +79,20 @@ def open_flag_summary(*, run: NudgeRun | None, today: date | None = None) -> lis
         return [dict(row) for row in rows]
 
     today = today or timezone.localdate()
-    rows = _until_next_run("summary", run, compute)
-    return [
-        {**row, "kind_label": FlagKind(row["kind"]).label, "longest_stuck": _group_days(row, today)}
-        for row in rows
-    ]
+
+    def with_days() -> list[dict[str, Any]]:
+        # The days depend on the date alone (the groups' dates are the run's): kept
+        # with them for the day, not counted again for each of 150-odd rows per request.
+        return [
+            {
+                **row,
+                "kind_label": FlagKind(row["kind"]).label,
+                "longest_stuck": _group_days(row, today),
+            }
+            for row in compute()
+        ]
+
+    return _until_next_run(f"summary:{today.isoformat()}", run, with_days)
 
 
 def _group_days(row: dict[str, Any], today: date) -> int:

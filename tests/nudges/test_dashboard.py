@@ -317,6 +317,17 @@ def test_the_summary_says_how_long_the_longest_stuck_has_been_stuck_not_the_flag
     assert "minutes ago" not in response.content.decode()
 
 
+def test_the_cached_summary_counts_the_days_to_today(client: Client, staff: User) -> None:
+    program = ProgramFactory(name="Leaders 2026")
+    invited(program, days_ago=10)
+    run_nudges()
+    login_verified(client, staff)
+    assert [row["longest_stuck"] for row in client.get(URL).context["summary"]] == [10]
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        login_verified(client, staff)  # a staff session idles out after 30 minutes
+        assert [row["longest_stuck"] for row in client.get(URL).context["summary"]] == [11]
+
+
 def test_summary_rows_are_escaped_and_say_day_for_one(client: Client, staff: User) -> None:
     # Ends in 20 days: within its 21 behind-schedule days since yesterday.
     program = ProgramFactory(name="R&D <Lab>", ends_on=TODAY + timedelta(days=20))
