@@ -20,36 +20,23 @@ from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django_otp.models import Device
 
 from accounts.models import User
+from config.cached import cached, database_key
 
 logger = logging.getLogger(__name__)
 
 ROW_CACHE_SECONDS = 60
 
 
-def _key(kind: str, identifier: Any) -> str:
-    # The database's name too: one cache may serve several databases (the bench's
-    # data sets of several sizes), whose rows share primary keys.
-    return f"accounts:{kind}:{connection.settings_dict['NAME']}:{identifier}"
+def _user_key(pk: Any) -> str:
+    return database_key("accounts:user", pk)
 
 
-def _cached[T](key: str, load: Callable[[], T | None]) -> T | None:
-    """The row under `key`, else `load()`, kept when there is one."""
-    try:
-        found: T | None = cache.get(key)
-    except Exception:  # noqa: BLE001 - no cache: read the row
-        return load()
-    if found is None:
-        found = load()
-        if found is not None:
-            try:
-                cache.set(key, found, ROW_CACHE_SECONDS)
-            except Exception:  # noqa: BLE001 - served from the database next time too
-                logger.warning("Could not cache a row.")
-    return found
+def _device_key(persistent_id: str) -> str:
+    return database_key("accounts:otp-device", persistent_id)
 
 
 def _forget(keys: list[str]) -> None:
@@ -67,22 +54,21 @@ def _delete(keys: list[str]) -> None:
 
 def users_forget(pks: Iterable[Any]) -> None:
     """The next request reads these users' rows from the database."""
-    _forget([_key("user", pk) for pk in pks])
+    _forget([_user_key(pk) for pk in pks])
 
 
 class CachedUserBackend(ModelBackend):
     """Django's ModelBackend, with `get_user` served from the cache when it can be."""
 
     def get_user(self, user_id: Any) -> User | None:
-        user = _cached(
-            _key("user", user_id), lambda: super(CachedUserBackend, self).get_user(user_id)
-        )
+        load = super().get_user
+        user = cached(_user_key(user_id), lambda: load(user_id), ROW_CACHE_SECONDS)
         return user if user is not None and self.user_can_authenticate(user) else None
 
 
 def device_of_session(persistent_id: str, load: Callable[[], Device | None]) -> Device | None:
     """The OTP device a session names (django-otp's persistent id), through the cache."""
-    return _cached(_key("otp-device", persistent_id), load)
+    return cached(_device_key(persistent_id), load, ROW_CACHE_SECONDS)
 
 
 def user_saved(sender: type[User], instance: User, **kwargs: Any) -> None:
@@ -92,4 +78,4 @@ def user_saved(sender: type[User], instance: User, **kwargs: Any) -> None:
 
 def device_changed(sender: type[Device], instance: Device, **kwargs: Any) -> None:
     """post_save and post_delete receiver for OTP devices."""
-    _forget([_key("otp-device", instance.persistent_id)])
+    _forget([_device_key(instance.persistent_id)])

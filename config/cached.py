@@ -38,10 +38,14 @@ def _token() -> str:
     return secrets.token_hex(8)
 
 
+def database_key(kind: str, name: object) -> str:
+    """A cache key that names this database too: several databases may share one
+    cache (the bench's data sets of several sizes), and their rows are not the same."""
+    return f"{kind}:{connection.settings_dict['NAME']}:{name}"
+
+
 def _version_key(scope: str) -> str:
-    # The database's name too: several databases may share one cache (the bench's
-    # data sets of several sizes), and their rows are not the same.
-    return f"version:{connection.settings_dict['NAME']}:{scope}"
+    return database_key("version", scope)
 
 
 def versions(scopes: Collection[str]) -> dict[str, str]:
@@ -81,21 +85,25 @@ def cached_many[K: Hashable, T](
     """For each item, the value stored under its key, or compute(the missing items).
 
     One round trip for the stored ones; `compute` is called once, with every item
-    that was missing, and must return a value (never None) for each.
+    that was missing. A None it returns (no such row) is passed on, not stored. A
+    cache that failed to answer is not asked to store either: one failed round trip
+    per call, not two, while it is down.
     """
     try:
         found: dict[str, Any] = cache.get_many(list(keys.values()))
     except Exception:  # noqa: BLE001 - any cache failure: compute everything afresh
-        logger.warning("cache unavailable: figures computed without it", exc_info=True)
-        found = {}
-    values = {item: found[key] for item, key in keys.items() if key in found}
+        logger.warning("cache unavailable: computed without it", exc_info=True)
+        return compute(list(keys))
+    values = {item: found[key] for item, key in keys.items() if found.get(key) is not None}
     missing = [item for item in keys if item not in values]
     if missing:
         fresh = compute(missing)
+        keep = {keys[item]: fresh[item] for item in missing if fresh[item] is not None}
         try:
-            cache.set_many({keys[item]: fresh[item] for item in missing}, timeout)
-        except Exception:  # noqa: BLE001 - the figures are right; only not kept
-            logger.warning("cache unavailable: figures not kept", exc_info=True)
+            if keep:
+                cache.set_many(keep, timeout)
+        except Exception:  # noqa: BLE001 - the values are right; only not kept
+            logger.warning("cache unavailable: not kept", exc_info=True)
         values.update(fresh)
     return values
 
