@@ -97,6 +97,7 @@ def test_reasoned_actions_ask_for_a_reason_first(
     body = page.content.decode()
     assert page.status_code == 200
     assert 'name="reason"' in body and "for 2 engagements" in body
+    assert f'<li aria-current="page">{page.context["title"]}</li>' in body  # breadcrumbs
     assert all(_status(e) == Status.IN_PROGRESS for e in engagements)
 
     refused = _act(staff_client, action, engagements, apply="yes", reason="  ")
